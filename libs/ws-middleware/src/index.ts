@@ -1,0 +1,1 @@
+export * from './ws-middleware.module.js';
