@@ -2,7 +2,14 @@
 export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true }],
+    '/node_modules/@nestjs/throttler/.+\\.js$': '<rootDir>/test/jest/cjs-esm-bridge.cjs',
+    '/node_modules/@nest-lab/throttler-storage-redis/.+\\.js$':
+      '<rootDir>/test/jest/cjs-esm-bridge.cjs',
+  },
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs/throttler|@nest-lab/throttler-storage-redis)/)'],
+  setupFilesAfterEnv: ['<rootDir>/test/jest/esm-bridge.setup.ts'],
   moduleNameMapper: {
     '^@app/ws-middleware$': '<rootDir>/libs/ws-middleware/src/index.ts',
     '^@app/ws-middleware/(.*)\\.js$': '<rootDir>/libs/ws-middleware/src/$1',

@@ -1,0 +1,541 @@
+import type { Logger } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { isObservable, lastValueFrom, type Observable } from 'rxjs';
+import type { RawData, WebSocket } from 'ws';
+import { WsError } from '../errors/ws-error.js';
+import type {
+  WsConnectionContext,
+  WsAuthUser,
+} from '../interfaces/ws-connection-context.interface.js';
+import type { WsMetricsService } from '../services/ws-metrics.service.js';
+import type { WsTokenVerifier } from '../services/ws-token-verifier.service.js';
+import { clientIp } from '../utils/client-ip.util.js';
+import { extractToken } from '../utils/extract-token.util.js';
+import type { ResolvedWsMiddlewareOptions } from '../utils/resolve-options.util.js';
+import {
+  toWsErrorPayload,
+  type WsErrorPayload,
+} from '../utils/ws-error-payload.util.js';
+import {
+  echoableEvent,
+  echoableId,
+  frameOf,
+  parseEnvelope,
+  type WsEnvelope,
+} from '../utils/ws-envelope.util.js';
+import { UNKNOWN_EVENT_LABEL } from '../services/ws-metrics.service.js';
+import {
+  WsCloseCode,
+  WsCloseReason,
+  WsErrorCode,
+} from '../ws-middleware.constants.js';
+
+/** A message handler as Nest binds it to one client: `(data, event) => result`. */
+export type WsBoundHandler = (data: unknown, event: string) => unknown;
+
+/** What every connection shares: one object, not one copy per socket. */
+export interface WsConnectionDeps {
+  options: ResolvedWsMiddlewareOptions;
+  metrics: WsMetricsService;
+  verifier: WsTokenVerifier;
+  logger: Logger;
+  debug: boolean;
+  trackHook(pending: Promise<unknown>): void;
+}
+
+interface WsRequest {
+  event: string;
+  id: string | number | undefined;
+  failure: { exception: unknown } | undefined;
+  startedAt: number;
+}
+
+const WS_CONNECTION = Symbol('ws-middleware:connection');
+const OPEN = 1;
+const RATE_WINDOW_MS = 60_000;
+const FORCE_TERMINATE_MS = 5_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const CREDENTIAL_HEADERS = new Set([
+  'authorization',
+  'sec-websocket-protocol',
+  'cookie',
+]);
+
+/** The connection context of a socket served by `WsMiddlewareAdapter`, if any. */
+export function getWsConnection(client: unknown): WsConnection | undefined {
+  if (typeof client !== 'object' || client === null) {
+    return undefined;
+  }
+  return (client as { [WS_CONNECTION]?: WsConnection })[WS_CONNECTION];
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/**
+ * One client socket: its context, its queue of frames and the envelope dispatch. Frames are
+ * handled one at a time, in arrival order; frames that arrive while the connection is still being
+ * accepted, or while a handler is running, wait in the queue (the socket is paused when the queue
+ * is long, so a fast sender meets TCP backpressure instead of unbounded memory).
+ */
+export class WsConnection implements WsConnectionContext {
+  readonly id = randomUUID();
+  readonly ip: string;
+  readonly connectedAt = Date.now();
+  readonly path: string;
+  readonly subPath: string | undefined;
+  readonly query: URLSearchParams;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly state = new Map<string, unknown>();
+  user: WsAuthUser | undefined;
+  tokenExpiresAt: number | undefined;
+  /** Heartbeat pings sent since the client was last heard from. */
+  missedPongs = 0;
+  /** Set once authenticated and accepted; until then frames only queue. */
+  private ready = false;
+  private closed = false;
+  private busy = false;
+  private paused = false;
+  private readonly queue: RawData[] = [];
+  private handlers: Map<string, WsBoundHandler> | undefined;
+  private current: WsRequest | undefined;
+  private rateLimitedAt: number[] = [];
+  private closeHooks: (() => void | Promise<void>)[] = [];
+  private expiryTimer: NodeJS.Timeout | undefined;
+  /** The access token until authentication takes it; never logged or exposed. */
+  private token: string | undefined;
+  private terminateTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly socket: WebSocket,
+    request: IncomingMessage,
+    gatewayPath: string,
+    private readonly deps: WsConnectionDeps,
+  ) {
+    (socket as WebSocket & { [WS_CONNECTION]?: WsConnection })[WS_CONNECTION] =
+      this;
+    const url = new URL(request.url ?? '/', 'ws://localhost');
+    this.path = url.pathname;
+    this.subPath = subPathOf(url.pathname, gatewayPath);
+    url.searchParams.delete('token');
+    this.query = url.searchParams;
+    this.ip = clientIp(request, deps.options.trustProxy);
+    const headers: Record<string, string | string[] | undefined> = {};
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (!CREDENTIAL_HEADERS.has(name)) {
+        headers[name] = value;
+      }
+    }
+    this.headers = headers;
+    this.token = extractToken(request);
+  }
+
+  /** Hands the access token to authentication, once. */
+  takeToken(): string | undefined {
+    const token = this.token;
+    this.token = undefined;
+    return token;
+  }
+
+  get isOpen(): boolean {
+    return !this.closed && this.socket.readyState === OPEN;
+  }
+
+  /** The user id for logs, or `-` before authentication. */
+  get userLabel(): string {
+    return this.user?.id ?? '-';
+  }
+
+  send(event: string, data: unknown): void {
+    this.sendFrame(JSON.stringify({ event, data }));
+  }
+
+  sendFrame(frame: string): void {
+    if (this.socket.readyState !== OPEN) {
+      return;
+    }
+    this.socket.send(frame);
+    this.deps.metrics.framesSent(1);
+    if (this.socket.bufferedAmount > this.deps.options.maxBufferedBytes) {
+      this.close(WsCloseCode.POLICY_VIOLATION, WsCloseReason.SLOW_CONSUMER);
+    }
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed || this.terminateTimer) {
+      return;
+    }
+    this.socket.close(code, reason);
+    // A peer that never answers the close frame (or never reads) must not hold the socket.
+    this.terminateTimer = setTimeout(
+      () => this.socket.terminate(),
+      FORCE_TERMINATE_MS,
+    );
+    this.terminateTimer.unref();
+  }
+
+  /** Drops the connection without a close frame. */
+  terminate(): void {
+    this.socket.terminate();
+  }
+
+  onClose(hook: () => void | Promise<void>): void {
+    this.closeHooks.push(hook);
+    if (this.closed) {
+      this.runCloseHooks();
+    }
+  }
+
+  /** Sets the verified identity and arms the expiry timer. */
+  authenticate(user: WsAuthUser, expiresAtMs: number): void {
+    this.user = user;
+    this.tokenExpiresAt = expiresAtMs;
+    this.armExpiry();
+  }
+
+  /** Called with the handlers Nest bound to this client (`bindMessageHandlers`). */
+  bindHandlers(handlers: Map<string, WsBoundHandler>): void {
+    this.handlers = handlers;
+  }
+
+  /** Sends the welcome frame (when enabled). */
+  welcome(): void {
+    if (!this.deps.options.welcome || !this.user) {
+      return;
+    }
+    this.send('welcome', {
+      user: this.user.id,
+      connectionId: this.id,
+      limits: {
+        maxMessageBytes: this.deps.options.maxMessageBytes,
+        ...this.deps.options.advertisedLimits,
+      },
+    });
+  }
+
+  /** Accepted: handle what queued up, then every frame as it comes. */
+  start(): void {
+    this.ready = true;
+    this.drain();
+  }
+
+  /** Entry point of every frame from the socket. */
+  onFrame(data: RawData, isBinary: boolean): void {
+    this.missedPongs = 0;
+    if (this.closed) {
+      return;
+    }
+    if (isBinary) {
+      this.close(
+        WsCloseCode.UNSUPPORTED_DATA,
+        WsCloseReason.BINARY_NOT_SUPPORTED,
+      );
+      return;
+    }
+    if (!this.ready || this.busy) {
+      this.queue.push(data);
+      if (
+        !this.paused &&
+        this.queue.length >= this.deps.options.maxQueuedFrames
+      ) {
+        this.paused = true;
+        this.socket.pause();
+      }
+      return;
+    }
+    this.process(data);
+  }
+
+  /** Called once when the socket has closed. */
+  onClosed(code: number, reason: string): void {
+    this.closed = true;
+    this.queue.length = 0;
+    clearTimeout(this.expiryTimer);
+    clearTimeout(this.terminateTimer);
+    if (this.deps.options.logConnections && this.ready) {
+      const seconds = ((Date.now() - this.connectedAt) / 1000).toFixed(3);
+      this.deps.logger.log(
+        `closed id=${this.id} user=${this.userLabel} code=${code}${reason ? ` reason="${reason}"` : ''} duration=${seconds}s`,
+      );
+    }
+    this.runCloseHooks();
+  }
+
+  private runCloseHooks(): void {
+    const hooks = this.closeHooks;
+    this.closeHooks = [];
+    for (const hook of hooks) {
+      try {
+        const result = hook();
+        if (isThenable(result)) {
+          this.deps.trackHook(
+            Promise.resolve(result).catch((error: unknown) =>
+              this.deps.logger.error(`close hook failed id=${this.id}`, error),
+            ),
+          );
+        }
+      } catch (error) {
+        this.deps.logger.error(`close hook failed id=${this.id}`, error);
+      }
+    }
+  }
+
+  /** Records the exception of the request being handled (called by `WsExceptionsFilter`). */
+  fail(exception: unknown): boolean {
+    if (!this.current || this.current.failure) {
+      return false;
+    }
+    this.current.failure = { exception };
+    return true;
+  }
+
+  /** Sends an error reply outside of any request (e.g. from a filter on a foreign path). */
+  sendError(exception: unknown, event?: string, id?: string | number): void {
+    this.replyError(toWsErrorPayload(exception), event, id);
+  }
+
+  private drain(): void {
+    while (this.ready && !this.busy && !this.closed && this.queue.length > 0) {
+      const next = this.queue.shift() as RawData;
+      this.process(next);
+    }
+    if (
+      this.paused &&
+      this.queue.length < this.deps.options.maxQueuedFrames / 2
+    ) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  private process(data: RawData): void {
+    const startedAt = performance.now();
+    let envelope: WsEnvelope;
+    try {
+      envelope = parseEnvelope(rawToString(data));
+    } catch (error) {
+      const frame = error instanceof WsError ? frameOf(error) : undefined;
+      this.deps.metrics.frameReceived(UNKNOWN_EVENT_LABEL);
+      this.replyError(
+        toWsErrorPayload(error),
+        echoableEvent(frame?.event),
+        echoableId(frame?.id),
+      );
+      return;
+    }
+    const { event, id } = envelope;
+    const handler = this.handlers?.get(event) ?? this.builtin(event);
+    if (!handler) {
+      this.deps.metrics.frameReceived(UNKNOWN_EVENT_LABEL);
+      this.replyError(
+        {
+          code: WsErrorCode.UNKNOWN_EVENT,
+          message: `Unknown event "${echoableEvent(event)}"`,
+        },
+        event,
+        id,
+      );
+      return;
+    }
+    this.deps.metrics.frameReceived(event);
+    const request: WsRequest = { event, id, failure: undefined, startedAt };
+    this.current = request;
+    let result: unknown;
+    try {
+      const transform = this.deps.options.transform;
+      const input = transform
+        ? transform(envelope.data, { event, connection: this })
+        : envelope.data;
+      result = handler(input, event);
+    } catch (exception) {
+      request.failure ??= { exception };
+    }
+    if (isThenable(result) || isObservable(result)) {
+      this.busy = true;
+      const pending = isObservable(result)
+        ? lastValueFrom(result as Observable<unknown>, {
+            defaultValue: undefined,
+          })
+        : Promise.resolve(result);
+      pending
+        .then(
+          (value) => this.finish(request, value),
+          (exception: unknown) => {
+            request.failure ??= { exception };
+            this.finish(request, undefined);
+          },
+        )
+        .finally(() => {
+          this.busy = false;
+          this.drain();
+        })
+        .catch((error: unknown) => this.deps.logger.error(error));
+      return;
+    }
+    this.finish(request, result);
+  }
+
+  private finish(request: WsRequest, value: unknown): void {
+    if (this.current === request) {
+      this.current = undefined;
+    }
+    const { event, id } = request;
+    let ok = !request.failure;
+    if (ok) {
+      let frame: string | undefined;
+      try {
+        const data = value === undefined ? {} : value;
+        frame = JSON.stringify(
+          id === undefined ? { event, data } : { event, id, data },
+        );
+      } catch (exception) {
+        request.failure = { exception };
+      }
+      if (frame !== undefined) {
+        this.sendFrame(frame);
+      }
+    }
+    if (request.failure) {
+      ok = false;
+      const payload = toWsErrorPayload(request.failure.exception);
+      if (payload.internal) {
+        this.deps.logger.error(
+          `handler failed id=${this.id} user=${this.userLabel} event=${event}`,
+          request.failure.exception instanceof Error
+            ? request.failure.exception.stack
+            : String(request.failure.exception),
+        );
+      }
+      this.replyError(payload, event, id);
+    }
+    const seconds = (performance.now() - request.startedAt) / 1000;
+    this.deps.metrics.handlerDone(event, seconds);
+    if (this.deps.debug) {
+      this.deps.logger.debug(
+        `message id=${this.id} user=${this.userLabel} event=${event} outcome=${ok ? 'ok' : 'error'} duration=${(seconds * 1000).toFixed(3)}ms`,
+      );
+    }
+  }
+
+  private replyError(
+    payload: WsErrorPayload,
+    event: string | undefined,
+    id: string | number | undefined,
+  ): void {
+    const data: Record<string, unknown> = {
+      status: 'error',
+      code: payload.code,
+      message: payload.message,
+      ...payload.details,
+    };
+    if (event !== undefined) {
+      data.event = event;
+    }
+    const reply =
+      id === undefined
+        ? { event: 'exception', data }
+        : { event: 'exception', id, data };
+    this.sendFrame(JSON.stringify(reply));
+    if (payload.code === WsErrorCode.RATE_LIMITED) {
+      this.deps.metrics.rateLimitedReply();
+      this.countRateLimited();
+    }
+  }
+
+  private countRateLimited(): void {
+    const now = Date.now();
+    this.rateLimitedAt = this.rateLimitedAt.filter(
+      (at) => now - at < RATE_WINDOW_MS,
+    );
+    this.rateLimitedAt.push(now);
+    if (
+      this.rateLimitedAt.length >=
+      this.deps.options.rateLimitedRepliesBeforeClose
+    ) {
+      this.close(
+        WsCloseCode.POLICY_VIOLATION,
+        WsCloseReason.RATE_LIMIT_EXCEEDED,
+      );
+    }
+  }
+
+  private builtin(event: string): WsBoundHandler | undefined {
+    if (event === 'ping') {
+      return () => ({ ts: new Date().toISOString() });
+    }
+    if (event === 'refresh') {
+      return (data) => this.refresh(data);
+    }
+    return undefined;
+  }
+
+  private async refresh(data: unknown): Promise<{ expiresAt: string }> {
+    const token =
+      typeof data === 'object' && data !== null
+        ? (data as { token?: unknown }).token
+        : undefined;
+    if (typeof token !== 'string' || token.length === 0) {
+      throw WsError.validation([
+        { field: 'token', message: 'token must be a non-empty string' },
+      ]);
+    }
+    const verification = this.deps.verifier.verify(token);
+    if (!verification.ok || verification.claims.sub !== this.user?.id) {
+      throw WsError.unauthorized('Invalid token');
+    }
+    const validate = this.deps.options.validateUser;
+    if (validate && !(await validate(verification.claims))) {
+      throw WsError.unauthorized('Invalid user');
+    }
+    this.tokenExpiresAt = verification.claims.exp * 1000;
+    this.armExpiry();
+    return { expiresAt: new Date(this.tokenExpiresAt).toISOString() };
+  }
+
+  private armExpiry(): void {
+    clearTimeout(this.expiryTimer);
+    if (this.tokenExpiresAt === undefined || this.closed) {
+      return;
+    }
+    const deadline =
+      this.tokenExpiresAt + this.deps.options.clockToleranceSec * 1000;
+    const delay = deadline - Date.now();
+    if (delay > MAX_TIMER_MS) {
+      this.expiryTimer = setTimeout(() => this.armExpiry(), MAX_TIMER_MS);
+    } else {
+      this.expiryTimer = setTimeout(
+        () =>
+          this.close(WsCloseCode.POLICY_VIOLATION, WsCloseReason.TOKEN_EXPIRED),
+        Math.max(0, delay),
+      );
+    }
+    this.expiryTimer.unref();
+  }
+}
+
+function subPathOf(pathname: string, gatewayPath: string): string | undefined {
+  const base = gatewayPath.endsWith('/') ? gatewayPath : `${gatewayPath}/`;
+  if (!pathname.startsWith(base) || pathname.length === base.length) {
+    return undefined;
+  }
+  try {
+    return decodeURIComponent(pathname.slice(base.length));
+  } catch {
+    return pathname.slice(base.length);
+  }
+}
+
+function rawToString(data: RawData): string {
+  if (Buffer.isBuffer(data)) {
+    return data.toString('utf8');
+  }
+  return Array.isArray(data)
+    ? Buffer.concat(data).toString('utf8')
+    : Buffer.from(data).toString('utf8');
+}
