@@ -1,5 +1,58 @@
 import { Module } from '@nestjs/common';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { WsMiddlewareModule } from '@app/ws-middleware';
+import { AppController } from './app.controller.js';
+import { AuthModule } from './auth/auth.module.js';
+import { UsersService } from './auth/users.service.js';
+import { CensorService } from './chat/censor.service.js';
+import { ChatConnectionMiddleware } from './chat/chat-connection.middleware.js';
+import { CHAT_THROTTLER } from './chat/chat.constants.js';
+import { ChatModule } from './chat/chat.module.js';
+import { APP_CONFIG } from './config/app-config.constants.js';
+import type { AppConfig } from './config/app-config.interface.js';
+import { AppConfigModule } from './config/app-config.module.js';
+import { DatabaseModule } from './database/database.module.js';
 
-/** Composition root of the reference chat server. */
-@Module({})
+/** Composition root of the reference chat server: configuration, database, auth, WebSockets, chat. */
+@Module({
+  imports: [
+    AppConfigModule,
+    DatabaseModule,
+    AuthModule,
+    ThrottlerModule.forRootAsync({
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => [
+        { name: CHAT_THROTTLER, ttl: 60_000, limit: config.wsRateLimit },
+      ],
+    }),
+    WsMiddlewareModule.forRootAsync({
+      isGlobal: true,
+      imports: [AuthModule, ChatModule],
+      inject: [APP_CONFIG, UsersService, CensorService],
+      useFactory: (
+        config: AppConfig,
+        users: UsersService,
+        censor: CensorService,
+      ) => ({
+        jwtSecret: config.jwtSecret,
+        validateUser: async (claims) =>
+          (await users.exists(claims.sub)) ? { id: claims.sub } : null,
+        allowedOrigins: config.wsAllowedOrigins.length
+          ? config.wsAllowedOrigins
+          : undefined,
+        connectRateLimit: config.wsConnectRateLimit,
+        maxConnections: config.wsMaxConnections,
+        maxConnectionsPerUser: config.wsMaxConnectionsPerUser,
+        maxConnectionsPerIp: config.wsMaxConnectionsPerIp,
+        maxMessageBytes: config.wsMaxMessageBytes,
+        heartbeatMs: config.wsHeartbeatMs,
+        advertisedLimits: { rateLimitPerMinute: config.wsRateLimit },
+        transform: (data, { event }) => censor.transform(data, event),
+        connectionMiddleware: [ChatConnectionMiddleware],
+      }),
+    }),
+    ChatModule,
+  ],
+  controllers: [AppController],
+})
 export class AppModule {}

@@ -1,4 +1,5 @@
 import { createSecretKey, KeyObject } from 'node:crypto';
+import { inspect } from 'node:util';
 import type { WsMiddlewareModuleOptions } from '../interfaces/ws-middleware-options.interface.js';
 
 /** Options with every default applied and the secret held as a `KeyObject`. */
@@ -17,10 +18,30 @@ export interface ResolvedWsMiddlewareOptions extends Required<
 const MIN_SECRET_LENGTH = 32;
 
 function fail(field: string, expected: string, value: unknown): never {
-  const shown = field === 'jwtSecret' ? '(hidden)' : JSON.stringify(value);
+  const shown = field === 'jwtSecret' ? '(hidden)' : show(value);
   throw new Error(
     `WsMiddlewareModule: invalid option "${field}": expected ${expected}, got ${shown}`,
   );
+}
+
+/** A value for an error message: JSON where it is faithful, `inspect` otherwise; never throws. */
+function show(value: unknown): string {
+  if (
+    typeof value === 'number' ||
+    typeof value === 'bigint' ||
+    typeof value === 'symbol'
+  ) {
+    return String(value);
+  }
+  try {
+    const json = JSON.stringify(value);
+    if (json !== undefined) {
+      return json;
+    }
+  } catch {
+    // circular or otherwise unserializable: fall through
+  }
+  return inspect(value, { depth: 0 });
 }
 
 function integer(
@@ -70,6 +91,9 @@ function origins(
   }
   const list = value as string[];
   if (list.includes('*')) {
+    if (list.length > 1) {
+      fail('allowedOrigins', "['*'] alone or a list of origins", value);
+    }
     return 'any';
   }
   for (const origin of list) {
@@ -118,8 +142,8 @@ export function resolveWsMiddlewareOptions(
   }
   const advertisedLimits = options.advertisedLimits ?? {};
   for (const [key, value] of Object.entries(advertisedLimits)) {
-    if (typeof value !== 'number') {
-      fail(`advertisedLimits.${key}`, 'a number', value);
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      fail(`advertisedLimits.${key}`, 'a finite number', value);
     }
   }
   const trustProxy = options.trustProxy ?? false;

@@ -1,0 +1,2 @@
+/** Events without data (`rooms`): any extra field is dropped. */
+export class EmptyDto {}
