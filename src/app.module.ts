@@ -1,4 +1,8 @@
-import { Module } from '@nestjs/common';
+import {
+  Module,
+  type MiddlewareConsumer,
+  type NestModule,
+} from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { WsMiddlewareModule } from '@app/ws-middleware';
 import { AppController } from './app.controller.js';
@@ -12,6 +16,8 @@ import { APP_CONFIG } from './config/app-config.constants.js';
 import type { AppConfig } from './config/app-config.interface.js';
 import { AppConfigModule } from './config/app-config.module.js';
 import { DatabaseModule } from './database/database.module.js';
+import { HttpObservabilityMiddleware } from './observability/http-observability.middleware.js';
+import { ObservabilityModule } from './observability/observability.module.js';
 
 /** Composition root of the reference chat server: configuration, database, auth, WebSockets, chat. */
 @Module({
@@ -52,7 +58,12 @@ import { DatabaseModule } from './database/database.module.js';
       }),
     }),
     ChatModule,
+    ObservabilityModule,
   ],
   controllers: [AppController],
 })
-export class AppModule {}
+export class AppModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(HttpObservabilityMiddleware).forRoutes('{*path}');
+  }
+}

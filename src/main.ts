@@ -1,20 +1,19 @@
+import { ConsoleLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { WsMiddlewareAdapter } from '@app/ws-middleware';
 import { AppModule } from './app.module.js';
+import { configureApp } from './app.setup.js';
 import { APP_CONFIG } from './config/app-config.constants.js';
 import type { AppConfig } from './config/app-config.interface.js';
 import { loadAppConfig } from './config/app-config.loader.js';
 
 async function bootstrap(): Promise<void> {
   // Fail fast, with one clear message, before anything else starts.
-  const { logLevels } = loadAppConfig(process.env);
-  const app = await NestFactory.create(AppModule, { logger: logLevels });
+  const { logLevels, isProduction } = loadAppConfig(process.env);
+  // Human-readable in development, JSON lines in production.
+  const logger = new ConsoleLogger({ logLevels, json: isProduction });
+  const app = await NestFactory.create(AppModule, { logger });
   const config = app.get<AppConfig>(APP_CONFIG);
-  app.useWebSocketAdapter(new WsMiddlewareAdapter(app));
-  app.enableCors({
-    origin: config.wsAllowedOrigins.length ? config.wsAllowedOrigins : false,
-    exposedHeaders: ['X-Process-Time', 'X-Request-Id'],
-  });
+  configureApp(app, config);
   app.enableShutdownHooks();
   await app.listen(config.port);
 }

@@ -150,6 +150,11 @@ describe(`${HistoryService.name} (e2e, SQLite in memory)`, () => {
         limit: 10,
       }),
     ).resolves.toEqual([]);
+    const numeric = await history.roomHistory('general', {
+      after: Number(after),
+      limit: 1,
+    });
+    expect(numeric.map((m) => m.text)).toEqual(['general 10']);
     const fromStart = await history.roomHistory('general', {
       after: '0',
       limit: 2,
@@ -268,6 +273,12 @@ describe(`${HistoryService.name} (e2e, SQLite in memory)`, () => {
     ).rejects.toThrow(RangeError);
     await expect(
       history.privateHistory('a', 'b', { after: '99999999999999999999' }),
+    ).rejects.toThrow(RangeError);
+    await expect(
+      history.roomHistory('general', { after: 1.5 }),
+    ).rejects.toThrow(RangeError);
+    await expect(
+      history.roomHistory('general', { before: -3 }),
     ).rejects.toThrow(RangeError);
   });
 });

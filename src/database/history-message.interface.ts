@@ -61,10 +61,10 @@ export interface StoredMessageRef {
  * @publicApi
  */
 export interface HistoryQuery {
-  /** Only messages with a greater id: the first `limit` of them. */
-  after?: string;
+  /** Only messages with a greater id: the first `limit` of them. A number is taken too. */
+  after?: string | number;
   /** Only messages with a smaller id; without `after`, the newest `limit` of them. */
-  before?: string;
+  before?: string | number;
   /** How many messages, 1-100; default 50. */
   limit?: number;
 }

@@ -63,9 +63,10 @@ export class HistoryService {
     return this.dataSource.transaction(async (manager) => {
       // PostgreSQL hands out sequence values before commit, so two nodes could commit
       // ids 8 and 7 in that order, and a reader that saw 8 would never ask for 7.
-      // Serialising inserts makes ids visible in increasing order.
+      // Serialising inserts makes ids visible in increasing order. The commit also waits
+      // for the WAL flush, whatever the server's default, since the reply means "stored".
       await manager.query(
-        "SELECT pg_advisory_xact_lock(hashtext($1 || coalesce(current_schema(), '')))",
+        "SELECT set_config('synchronous_commit', 'on', true), pg_advisory_xact_lock(hashtext($1 || coalesce(current_schema(), '')))",
         [PG_MESSAGES_LOCK],
       );
       return this.insert(manager, message);
@@ -172,15 +173,19 @@ export class HistoryService {
   }
 }
 
-function messageId(value: string, name: string): string {
+function messageId(value: string | number, name: string): string {
+  const text =
+    typeof value === 'number' && Number.isSafeInteger(value)
+      ? String(value)
+      : value;
   if (
-    typeof value !== 'string' ||
-    !MESSAGE_ID.test(value) ||
-    BigInt(value) > MAX_BIGINT
+    typeof text !== 'string' ||
+    !MESSAGE_ID.test(text) ||
+    BigInt(text) > MAX_BIGINT
   ) {
     throw new RangeError(
-      `${name} must be a message id (a decimal integer string)`,
+      `${name} must be a message id (a non-negative integer, as a decimal string)`,
     );
   }
-  return value;
+  return text;
 }

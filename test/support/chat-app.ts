@@ -1,9 +1,9 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { WsMiddlewareAdapter } from '@app/ws-middleware';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { AppModule } from '../../src/app.module.js';
+import { configureApp } from '../../src/app.setup.js';
 import { APP_CONFIG } from '../../src/config/app-config.constants.js';
 import { loadAppConfig } from '../../src/config/app-config.loader.js';
 import { TEST_SECRET } from './tokens.js';
@@ -39,7 +39,7 @@ export async function startChatApp(
     .useValue(config)
     .compile();
   const app = moduleRef.createNestApplication({ logger: config.logLevels });
-  app.useWebSocketAdapter(new WsMiddlewareAdapter(app));
+  configureApp(app, config);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   const clients: WsTestClient[] = [];
