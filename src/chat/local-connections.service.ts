@@ -1,5 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { WsConnectionContext } from '@app/ws-middleware';
+import {
+  WsConnectionRegistry,
+  type WsConnectionContext,
+} from '@app/ws-middleware';
 import {
   CHAT_ENGINE,
   type ChatDelivery,
@@ -17,7 +20,10 @@ export class LocalConnectionsService {
   private readonly byRoom = new Map<string, Set<WsConnectionContext>>();
   private readonly roomsOf = new Map<string, Set<string>>();
 
-  constructor(@Inject(CHAT_ENGINE) engine: ChatEngine) {
+  constructor(
+    @Inject(CHAT_ENGINE) engine: ChatEngine,
+    private readonly registry: WsConnectionRegistry,
+  ) {
     engine.onDelivery((delivery) => this.deliver(delivery));
   }
 
@@ -63,6 +69,7 @@ export class LocalConnectionsService {
   }
 
   deliver(delivery: ChatDelivery): void {
+    const frame = this.registry.prepare(delivery.frame);
     if (delivery.kind === 'room') {
       const sent = new Set<string>();
       for (const connection of this.byRoom.get(delivery.room) ?? []) {
@@ -72,13 +79,13 @@ export class LocalConnectionsService {
         ) {
           continue;
         }
-        connection.sendFrame(delivery.frame);
+        connection.sendFrame(frame);
         sent.add(connection.id);
       }
       for (const id of delivery.alsoConnections ?? []) {
         const connection = this.byId.get(id);
         if (connection && !sent.has(id)) {
-          connection.sendFrame(delivery.frame);
+          connection.sendFrame(frame);
         }
       }
       return;
@@ -86,7 +93,7 @@ export class LocalConnectionsService {
     for (const user of new Set(delivery.users)) {
       for (const connection of this.byUser.get(user) ?? []) {
         if (connection.id !== delivery.exceptConnection) {
-          connection.sendFrame(delivery.frame);
+          connection.sendFrame(frame);
         }
       }
     }

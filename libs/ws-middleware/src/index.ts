@@ -1,5 +1,6 @@
 export * from './adapters/ws-middleware.adapter.js';
 export { getWsConnection } from './adapters/ws-connection.js';
+export * from './adapters/ws-prepared-frame.js';
 export * from './decorators/use-ws-middleware.decorator.js';
 export * from './decorators/ws-connection.decorator.js';
 export * from './decorators/ws-public.decorator.js';

@@ -25,6 +25,7 @@ import {
   type WsEnvelope,
 } from '../utils/ws-envelope.util.js';
 import { UNKNOWN_EVENT_LABEL } from '../services/ws-metrics.service.js';
+import { WsPreparedFrame } from './ws-prepared-frame.js';
 import {
   WsCloseCode,
   WsCloseReason,
@@ -156,11 +157,15 @@ export class WsConnection implements WsConnectionContext {
     this.sendFrame(JSON.stringify({ event, data }));
   }
 
-  sendFrame(frame: string): void {
+  sendFrame(frame: string | WsPreparedFrame): void {
     if (this.socket.readyState !== OPEN) {
       return;
     }
-    this.socket.send(frame);
+    if (typeof frame === 'string') {
+      this.socket.send(frame);
+    } else {
+      frame.writeTo(this.socket);
+    }
     this.deps.metrics.framesSent(1);
     if (this.socket.bufferedAmount > this.deps.options.maxBufferedBytes) {
       this.close(WsCloseCode.POLICY_VIOLATION, WsCloseReason.SLOW_CONSUMER);

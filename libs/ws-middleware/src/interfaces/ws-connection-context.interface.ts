@@ -1,3 +1,5 @@
+import type { WsPreparedFrame } from '../adapters/ws-prepared-frame.js';
+
 /**
  * The authenticated user of a connection.
  *
@@ -40,8 +42,8 @@ export interface WsConnectionContext {
   readonly isOpen: boolean;
   /** Sends `{"event", "data"}` to this connection. */
   send(event: string, data: unknown): void;
-  /** Sends an already serialized frame (serialize a broadcast once, send it to many). */
-  sendFrame(frame: string): void;
+  /** Sends an already serialized frame; pass a `WsPreparedFrame` to frame a broadcast once for many. */
+  sendFrame(frame: string | WsPreparedFrame): void;
   /** Closes the connection with a close frame. */
   close(code: number, reason: string): void;
   /** Registers a hook run once the connection has closed; shutdown awaits it (bounded). */

@@ -12,6 +12,7 @@ import {
   WsConnection,
   type WsConnectionDeps,
 } from '../adapters/ws-connection.js';
+import { WsPreparedFrame } from '../adapters/ws-prepared-frame.js';
 import { WsMetricsService } from './ws-metrics.service.js';
 import { WsTokenVerifier } from './ws-token-verifier.service.js';
 
@@ -64,6 +65,11 @@ export class WsConnectionRegistry implements OnApplicationShutdown {
     return JSON.stringify({ event, data });
   }
 
+  /** Frames a serialized text once for many `sendFrame` calls (a broadcast). */
+  prepare(frame: string): WsPreparedFrame {
+    return new WsPreparedFrame(frame);
+  }
+
   /** Every open connection. */
   all(): IterableIterator<WsConnectionContext> {
     return this.connections.values();
@@ -104,9 +110,7 @@ export class WsConnectionRegistry implements OnApplicationShutdown {
       timer = setTimeout(resolve, this.options.shutdownTimeoutMs);
     });
     await Promise.race([
-      Promise.all(closed).then(() =>
-        Promise.allSettled(this.pendingHooks),
-      ),
+      Promise.all(closed).then(() => Promise.allSettled(this.pendingHooks)),
       timeout,
     ]);
     clearTimeout(timer);

@@ -1,0 +1,67 @@
+// (3) This project's full default stack on the same `echo` handler: `WsMiddlewareAdapter` (JWT at
+// connect, origin / handshake-rate / capacity / per-user / per-IP checks, welcome frame, envelope
+// with `id`), `@UseWsMiddleware()` (WsAuthGuard, WsThrottlerGuard, WsValidationPipe on a small DTO,
+// WsExceptionsFilter) and logging at the default `log` level. Every limit is set so high that it
+// never trips, so each check still runs.
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
+import {
+  MessageBody,
+  SubscribeMessage,
+  WebSocketGateway,
+} from '@nestjs/websockets';
+import { IsString, MaxLength, MinLength } from 'class-validator';
+import {
+  UseWsMiddleware,
+  WsMiddlewareAdapter,
+  WsMiddlewareModule,
+} from '../../dist/libs/ws-middleware/src/index.js';
+
+const NEVER = 1_000_000_000;
+
+class EchoDto {
+  @IsString()
+  @MinLength(1)
+  @MaxLength(2000)
+  text: string;
+}
+
+@UseWsMiddleware()
+@WebSocketGateway({ path: '/ws' })
+class EchoGateway {
+  @SubscribeMessage('echo')
+  echo(@MessageBody() body: EchoDto): EchoDto {
+    return body;
+  }
+}
+
+@Module({
+  imports: [
+    ThrottlerModule.forRoot([{ ttl: 60_000, limit: NEVER }]),
+    WsMiddlewareModule.forRoot({
+      jwtSecret: process.env.JWT_SECRET ?? '',
+      connectRateLimit: NEVER,
+      maxConnections: NEVER,
+      maxConnectionsPerUser: NEVER,
+      maxConnectionsPerIp: NEVER,
+    }),
+  ],
+  providers: [EchoGateway],
+})
+class FullStackModule {}
+
+async function bootstrap(): Promise<void> {
+  const app = await NestFactory.create(FullStackModule, {
+    logger: ['fatal', 'error', 'warn', 'log'],
+  });
+  app.useWebSocketAdapter(new WsMiddlewareAdapter(app));
+  app.enableShutdownHooks();
+  await app.listen(Number(process.env.PORT ?? 3003), '127.0.0.1');
+}
+
+bootstrap().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
