@@ -7,6 +7,10 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { WsMiddlewareModule } from '@app/ws-middleware';
 import { AppController } from './app.controller.js';
 import { AuthModule } from './auth/auth.module.js';
+import { ClusterModule } from './cluster/cluster.module.js';
+import { RedisCounterStorage } from './cluster/redis-counter.storage.js';
+import { RedisThrottlerStorage } from './cluster/redis-throttler.storage.js';
+import { RedisService } from './cluster/redis.service.js';
 import { UsersService } from './auth/users.service.js';
 import { CensorService } from './chat/censor.service.js';
 import { ChatConnectionMiddleware } from './chat/chat-connection.middleware.js';
@@ -18,6 +22,7 @@ import { AppConfigModule } from './config/app-config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HttpObservabilityMiddleware } from './observability/http-observability.middleware.js';
 import { ObservabilityModule } from './observability/observability.module.js';
+import { WebModule } from './web/web.module.js';
 
 /** Composition root of the reference chat server: configuration, database, auth, WebSockets, chat. */
 @Module({
@@ -25,20 +30,34 @@ import { ObservabilityModule } from './observability/observability.module.js';
     AppConfigModule,
     DatabaseModule,
     AuthModule,
+    ClusterModule,
     ThrottlerModule.forRootAsync({
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => [
-        { name: CHAT_THROTTLER, ttl: 60_000, limit: config.wsRateLimit },
-      ],
+      inject: [APP_CONFIG, RedisService],
+      useFactory: (config: AppConfig, redis: RedisService) => ({
+        throttlers: [
+          { name: CHAT_THROTTLER, ttl: 60_000, limit: config.wsRateLimit },
+        ],
+        storage: redis.enabled
+          ? new RedisThrottlerStorage(redis, 'throttle')
+          : undefined,
+      }),
     }),
     WsMiddlewareModule.forRootAsync({
       isGlobal: true,
       imports: [AuthModule, ChatModule],
-      inject: [APP_CONFIG, UsersService, CensorService],
+      inject: [
+        APP_CONFIG,
+        UsersService,
+        CensorService,
+        RedisService,
+        RedisCounterStorage,
+      ],
       useFactory: (
         config: AppConfig,
         users: UsersService,
         censor: CensorService,
+        redis: RedisService,
+        counters: RedisCounterStorage,
       ) => ({
         jwtSecret: config.jwtSecret,
         validateUser: async (claims) =>
@@ -55,10 +74,15 @@ import { ObservabilityModule } from './observability/observability.module.js';
         advertisedLimits: { rateLimitPerMinute: config.wsRateLimit },
         transform: (data, { event }) => censor.transform(data, event),
         connectionMiddleware: [ChatConnectionMiddleware],
+        counterStorage: redis.enabled ? counters : undefined,
+        handshakeStorage: redis.enabled
+          ? new RedisThrottlerStorage(redis, 'handshake')
+          : undefined,
       }),
     }),
     ChatModule,
     ObservabilityModule,
+    WebModule,
   ],
   controllers: [AppController],
 })

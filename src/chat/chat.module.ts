@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
+import { RedisChatEngine } from '../cluster/redis-chat.engine.js';
+import { RedisService } from '../cluster/redis.service.js';
 import { DatabaseModule } from '../database/database.module.js';
 import { CensorService } from './censor.service.js';
 import { ChatConnectionMiddleware } from './chat-connection.middleware.js';
@@ -13,7 +15,12 @@ import { RoomsService } from './rooms.service.js';
 @Module({
   imports: [AuthModule, DatabaseModule],
   providers: [
-    { provide: CHAT_ENGINE, useClass: MemoryChatEngine },
+    {
+      provide: CHAT_ENGINE,
+      inject: [RedisService],
+      useFactory: (redis: RedisService) =>
+        redis.enabled ? new RedisChatEngine(redis) : new MemoryChatEngine(),
+    },
     LocalConnectionsService,
     RoomsService,
     CensorService,

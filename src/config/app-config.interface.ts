@@ -37,6 +37,10 @@ export interface AppConfig {
   readonly sqlitePath: string;
   /** `REDIS_URL`: enables the multi-node engine; undefined = single node, in memory. */
   readonly redisUrl: string | undefined;
+  /** `REDIS_PREFIX`: prefix of every Redis key and channel, so deployments can share a Redis. Default `chat:`. */
+  readonly redisPrefix: string;
+  /** `CLUSTER_HEARTBEAT_MS`: how often a node refreshes its presence in Redis; entries live 3x this. Default 5000. */
+  readonly clusterHeartbeatMs: number;
   /** `DEMO_USERS`: seed alice/wonderland and bob/builder at start. Default true unless production. */
   readonly demoUsers: boolean;
   /** `WS_RATE_LIMIT`: chat messages (`message`, `private`) a user may send per minute. Default 60. */

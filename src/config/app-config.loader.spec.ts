@@ -80,6 +80,8 @@ describe(loadAppConfig.name, () => {
       databaseUrl: 'postgres://chat:pw@db:5432/chat',
       sqlitePath: ':memory:',
       redisUrl: 'redis://cache:6379',
+      redisPrefix: 'chat:',
+      clusterHeartbeatMs: 5000,
       demoUsers: true,
       wsRateLimit: 10,
       wsMaxConnectionsPerUser: 2,

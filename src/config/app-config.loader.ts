@@ -57,6 +57,13 @@ export function loadAppConfig(env: NodeJS.ProcessEnv): AppConfig {
     databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
     sqlitePath: read.string('SQLITE_PATH') ?? DEFAULT_SQLITE_PATH,
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
+    redisPrefix: read.string('REDIS_PREFIX') ?? 'chat:',
+    clusterHeartbeatMs: read.integer(
+      'CLUSTER_HEARTBEAT_MS',
+      5000,
+      100,
+      600_000,
+    ),
     demoUsers: read.boolean('DEMO_USERS', !isProduction),
     wsRateLimit: read.integer('WS_RATE_LIMIT', 60, 1),
     wsMaxConnectionsPerUser: read.integer('WS_MAX_CONNECTIONS_PER_USER', 5, 1),

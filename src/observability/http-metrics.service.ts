@@ -1,6 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { WsMetricsService } from '@app/ws-middleware';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import {
+  collectDefaultMetrics,
+  Histogram,
+  register,
+  Registry,
+} from 'prom-client';
 
 /**
  * The app's Prometheus registry: default Node.js process metrics, `http_request_duration_seconds`
@@ -21,7 +26,8 @@ export class HttpMetricsService {
 
   constructor(wsMetrics: WsMetricsService) {
     collectDefaultMetrics({ register: this.own });
-    this.registry = Registry.merge([this.own, wsMetrics.registry]);
+    // The default registry holds the cluster counters.
+    this.registry = Registry.merge([this.own, wsMetrics.registry, register]);
   }
 
   /** Records one request; `route` is the route template (never the raw URL). */

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { RedisHealthIndicator } from '../cluster/redis.health.js';
 import { HealthController } from './health.controller.js';
 import { HttpMetricsService } from './http-metrics.service.js';
 import { HttpObservabilityMiddleware } from './http-observability.middleware.js';
@@ -9,7 +10,11 @@ import { MetricsController } from './metrics.controller.js';
 @Module({
   imports: [TerminusModule.forRoot({ logger: false })],
   controllers: [MetricsController, HealthController],
-  providers: [HttpMetricsService, HttpObservabilityMiddleware],
+  providers: [
+    HttpMetricsService,
+    HttpObservabilityMiddleware,
+    RedisHealthIndicator,
+  ],
   exports: [HttpMetricsService, HttpObservabilityMiddleware],
 })
 export class ObservabilityModule {}

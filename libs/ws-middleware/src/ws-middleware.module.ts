@@ -12,7 +12,10 @@ import { WsMetricsService } from './services/ws-metrics.service.js';
 import { WsTokenVerifier } from './services/ws-token-verifier.service.js';
 import { WsUpgradePolicy } from './services/ws-upgrade-policy.service.js';
 import { MemoryCounterStorage } from './storage/memory-counter.storage.js';
-import { resolveWsMiddlewareOptions } from './utils/resolve-options.util.js';
+import {
+  resolveWsMiddlewareOptions,
+  type ResolvedWsMiddlewareOptions,
+} from './utils/resolve-options.util.js';
 import { WS_RESOLVED_OPTIONS } from './utils/resolved-options.token.js';
 import {
   WS_COUNTER_STORAGE,
@@ -38,8 +41,18 @@ import {
       useFactory: (options: WsMiddlewareModuleOptions) =>
         resolveWsMiddlewareOptions(options),
     },
-    { provide: WS_COUNTER_STORAGE, useClass: MemoryCounterStorage },
-    { provide: WS_HANDSHAKE_STORAGE, useClass: ThrottlerStorageService },
+    {
+      provide: WS_COUNTER_STORAGE,
+      inject: [WS_RESOLVED_OPTIONS],
+      useFactory: (options: ResolvedWsMiddlewareOptions) =>
+        options.counterStorage ?? new MemoryCounterStorage(),
+    },
+    {
+      provide: WS_HANDSHAKE_STORAGE,
+      inject: [WS_RESOLVED_OPTIONS],
+      useFactory: (options: ResolvedWsMiddlewareOptions) =>
+        options.handshakeStorage ?? new ThrottlerStorageService(),
+    },
     WsTokenVerifier,
     WsMetricsService,
     WsConnectionRegistry,

@@ -1,15 +1,19 @@
 import type { Type } from '@nestjs/common';
+import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { KeyObject } from 'node:crypto';
 import type {
   WsConnectionContext,
   WsAuthUser,
 } from './ws-connection-context.interface.js';
 import type { WsConnectionMiddleware } from './ws-connection-middleware.interface.js';
+import type { WsCounterStorage } from './ws-counter-storage.interface.js';
 import type { WsTokenClaims } from './ws-token-claims.interface.js';
 
 /** What the transform hook is told about the frame it transforms. */
 export interface WsTransformMeta {
+  /** The frame's `event` (a registered handler or built-in event). */
   event: string;
+  /** The connection the frame came from. */
   connection: WsConnectionContext;
 }
 
@@ -45,7 +49,7 @@ export interface WsMiddlewareModuleOptions {
   maxBufferedBytes?: number;
   /** `RATE_LIMITED` replies within one minute after which the connection closes 1008. Default 20. */
   rateLimitedRepliesBeforeClose?: number;
-  /** Frames a client may send before its connection is accepted; more closes 1008. Default 64. */
+  /** Frames waiting on one connection (before acceptance or behind a running handler) before its socket is paused until they drain. Default 64. */
   maxQueuedFrames?: number;
   /** How long shutdown waits for clients to close and disconnect hooks to finish, in ms. Default 5000. */
   shutdownTimeoutMs?: number;
@@ -59,6 +63,10 @@ export interface WsMiddlewareModuleOptions {
   transform?: (data: unknown, meta: WsTransformMeta) => unknown;
   /** Your connection middleware, run in order after the built-in capacity, auth and limit steps. */
   connectionMiddleware?: Type<WsConnectionMiddleware>[];
+  /** Where per-user and per-IP connection counts live. Default: in this process. */
+  counterStorage?: WsCounterStorage;
+  /** Where handshakes per IP are counted (any `ThrottlerStorage`). Default: in this process. */
+  handshakeStorage?: ThrottlerStorage;
   /** Connection events logged at `log` level, each message's outcome at `debug`. Default true. */
   logConnections?: boolean;
 }

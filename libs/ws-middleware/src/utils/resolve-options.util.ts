@@ -6,13 +6,20 @@ import type { WsMiddlewareModuleOptions } from '../interfaces/ws-middleware-opti
 export interface ResolvedWsMiddlewareOptions extends Required<
   Omit<
     WsMiddlewareModuleOptions,
-    'jwtSecret' | 'validateUser' | 'allowedOrigins' | 'transform'
+    | 'jwtSecret'
+    | 'validateUser'
+    | 'allowedOrigins'
+    | 'transform'
+    | 'counterStorage'
+    | 'handshakeStorage'
   >
 > {
   jwtKey: KeyObject;
   validateUser: WsMiddlewareModuleOptions['validateUser'];
   allowedOrigins: ReadonlySet<string> | 'same-origin' | 'any';
   transform: WsMiddlewareModuleOptions['transform'];
+  counterStorage: WsMiddlewareModuleOptions['counterStorage'];
+  handshakeStorage: WsMiddlewareModuleOptions['handshakeStorage'];
 }
 
 const MIN_SECRET_LENGTH = 32;
@@ -140,6 +147,27 @@ export function resolveWsMiddlewareOptions(
       options.connectionMiddleware,
     );
   }
+  if (
+    options.counterStorage !== undefined &&
+    (typeof options.counterStorage?.increment !== 'function' ||
+      typeof options.counterStorage?.decrement !== 'function')
+  ) {
+    fail(
+      'counterStorage',
+      'a WsCounterStorage (increment, decrement)',
+      options.counterStorage,
+    );
+  }
+  if (
+    options.handshakeStorage !== undefined &&
+    typeof options.handshakeStorage?.increment !== 'function'
+  ) {
+    fail(
+      'handshakeStorage',
+      'a ThrottlerStorage (increment)',
+      options.handshakeStorage,
+    );
+  }
   const advertisedLimits = options.advertisedLimits ?? {};
   for (const [key, value] of Object.entries(advertisedLimits)) {
     if (typeof value !== 'number' || !Number.isFinite(value)) {
@@ -186,6 +214,8 @@ export function resolveWsMiddlewareOptions(
     welcome: options.welcome ?? true,
     advertisedLimits,
     transform: options.transform,
+    counterStorage: options.counterStorage,
+    handshakeStorage: options.handshakeStorage,
     connectionMiddleware: options.connectionMiddleware ?? [],
     logConnections: options.logConnections ?? true,
   };
