@@ -36,13 +36,21 @@ export const WsCloseReason = {
 
 /** Error codes carried by `{"event": "exception", "data": {"code"}}` replies. */
 export const WsErrorCode = {
+  /** Not JSON, not an object, `event` missing or not a string, or a bad `id`. */
   BAD_REQUEST: 'BAD_REQUEST',
+  /** No handler for `event`. */
   UNKNOWN_EVENT: 'UNKNOWN_EVENT',
+  /** `data` breaks the handler's DTO; `errors` lists `{field, message}`. */
   VALIDATION_FAILED: 'VALIDATION_FAILED',
+  /** Not authenticated, token expired, or a bad `refresh`. */
   UNAUTHORIZED: 'UNAUTHORIZED',
+  /** A guard said no, or the handler threw `WsError.forbidden()`. */
   FORBIDDEN: 'FORBIDDEN',
+  /** The handler threw `WsError.notFound()`. */
   NOT_FOUND: 'NOT_FOUND',
+  /** Over the rate limit; `retryAfterMs` says when to retry. */
   RATE_LIMITED: 'RATE_LIMITED',
+  /** Anything else; nothing internal is sent. */
   INTERNAL: 'INTERNAL',
 } as const;
 

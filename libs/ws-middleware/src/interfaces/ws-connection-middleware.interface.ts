@@ -9,6 +9,10 @@ import type { WsConnectionContext } from './ws-connection-context.interface.js';
  * @publicApi
  */
 export interface WsConnectionMiddleware {
+  /**
+   * Runs once per connection. Call `next()` exactly once to go on (it resolves once the connection
+   * is accepted and the rest of the chain has run), or throw `WsConnectionRefusedError` to refuse.
+   */
   use(
     connection: WsConnectionContext,
     next: () => Promise<void>,
