@@ -13,6 +13,8 @@ export default {
   moduleNameMapper: {
     '^@app/ws-middleware$': '<rootDir>/libs/ws-middleware/src/index.ts',
     '^@app/ws-middleware/(.*)\\.js$': '<rootDir>/libs/ws-middleware/src/$1',
+    '^@app/ws-client$': '<rootDir>/libs/ws-client/src/index.ts',
+    '^@app/ws-client/(.*)\\.js$': '<rootDir>/libs/ws-client/src/$1',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   roots: ['<rootDir>/src', '<rootDir>/libs', '<rootDir>/test'],

@@ -1,9 +1,15 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get, Headers, Inject, Res } from '@nestjs/common';
+import type { Response } from 'express';
 import { WsMetricsService } from '@app/ws-middleware';
 import {
   CHAT_ENGINE,
   type ChatEngine,
 } from './chat/engine/chat-engine.interface.js';
+import {
+  acceptsHtml,
+  loadWebAsset,
+  WEB_SECURITY_HEADERS,
+} from './web/web-assets.js';
 
 /** `GET /` and `GET /stats`. */
 @Controller()
@@ -13,8 +19,18 @@ export class AppController {
     @Inject(CHAT_ENGINE) private readonly engine: ChatEngine,
   ) {}
 
+  /** The JSON of PROTOCOL.md, or the browser chat page when `Accept` lists `text/html`. */
   @Get()
-  root(): { message: string; instructions: string } {
+  async root(
+    @Headers('accept') accept: string | undefined,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<{ message: string; instructions: string } | string> {
+    response.vary('Accept');
+    if (acceptsHtml(accept)) {
+      const page = await loadWebAsset('index.html');
+      response.set(WEB_SECURITY_HEADERS).type(page.contentType);
+      return page.body;
+    }
     return {
       message: 'WebSocket Chat API is running',
       instructions:

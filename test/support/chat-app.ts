@@ -24,9 +24,13 @@ export interface RunningChatApp {
   close(): Promise<void>;
 }
 
-/** Starts `AppModule` with the given environment (defaults: in-memory SQLite, test secret). */
+/**
+ * Starts `AppModule` with the given environment (defaults: in-memory SQLite, test secret), on an
+ * ephemeral port unless `port` is given (to restart a server where its clients expect it).
+ */
 export async function startChatApp(
   env: Record<string, string> = {},
+  port = 0,
 ): Promise<RunningChatApp> {
   const config = loadAppConfig({
     JWT_SECRET: TEST_SECRET,
@@ -40,14 +44,14 @@ export async function startChatApp(
     .compile();
   const app = moduleRef.createNestApplication({ logger: config.logLevels });
   configureApp(app, config);
-  await app.listen(0, '127.0.0.1');
-  const { port } = app.getHttpServer().address() as AddressInfo;
+  await app.listen(port, '127.0.0.1');
+  const { port: boundPort } = app.getHttpServer().address() as AddressInfo;
   const clients: WsTestClient[] = [];
   const http = () => request(app.getHttpServer());
   const running: RunningChatApp = {
     app,
-    port,
-    url: (path = '/ws') => `ws://127.0.0.1:${port}${path}`,
+    port: boundPort,
+    url: (path = '/ws') => `ws://127.0.0.1:${boundPort}${path}`,
     http,
     login: async (username, password) => {
       const response = await http()
