@@ -8,7 +8,8 @@ import process from 'node:process';
 import { WebSocket } from 'ws';
 import { signToken, tamperToken } from './lib/jwt.mjs';
 
-const TEXT = 'The quick brown fox jumps over the lazy dog; pack my box with jugs';
+const TEXT =
+  'The quick brown fox jumps over the lazy dog; pack my box with jugs';
 const FRAME_IDS = 256;
 const FIRST_ID = 100_000;
 const SEND_TEXT = { binary: false };
@@ -61,7 +62,7 @@ function urlsOf(job) {
   };
 }
 
-/** Opens `count` sockets, `concurrency` at a time; resolves once each met `isReady`. */
+/** Opens `count` sockets, `concurrency` at a time; resolves once each called the `ready` given to `onOpen`. */
 async function openMany(urlOf, count, concurrency, onOpen) {
   const sockets = [];
   let started = 0;

@@ -5,7 +5,8 @@
 //
 //   node bench/run.mjs              the full run (under 4 minutes on 2 cores)
 //   node bench/run.mjs --quick      1 short trial, smaller idle test: a smoke test of the suite
-//   node bench/run.mjs --profile    CPU profile of the full stack under the echo load
+//   node bench/run.mjs --profile    CPU profile of the full stack under the echo load, and the
+//                                   echo cost with the throttler or the DTO taken out
 //   --no-build                      use dist/ and bench/.build/ as they are
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -14,13 +15,19 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
-  readdirSync,
   writeFileSync,
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildIfStale } from './lib/build.mjs';
-import { ROOT, ServerProcess, cpuPlan, fileLimit } from './lib/processes.mjs';
+import { buildIfStale, snapshotApp } from './lib/build.mjs';
+import {
+  ROOT,
+  ServerProcess,
+  cpuPlan,
+  fileLimit,
+  machineCpu,
+  sleep,
+} from './lib/processes.mjs';
 import { analyzeProfile } from './lib/profile.mjs';
 import { consoleReport, markdownReport, summarize } from './lib/report.mjs';
 import * as workloads from './lib/workloads.mjs';
@@ -29,9 +36,23 @@ const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
 const PROFILE = args.has('--profile');
 const BUILD = !args.has('--no-build');
-const BUDGET_MS = 235_000;
+const BUDGET_MS = 232_000;
 const NEVER = '1000000000';
-const IDLE_TARGET = 10_000;
+// 10,000 idle connections would be ideal, but this 2-core VM opens only ~1,000-2,000 a second
+// per server, and the idle test runs 9 times; 2,000 keeps the whole run under 4 minutes.
+const IDLE_CONNECTIONS = 2_000;
+// The run plans against SOFT_BUDGET_MS: a server's trial is skipped when it would not end in
+// time (its expected duration is what it took in the previous trial), and a measured window in
+// which other processes used more than NOISY_LOAD CPUs is run once more only when that still
+// fits. BUDGET_MS is the hard stop.
+const SOFT_BUDGET_MS = 210_000;
+const NOISY_LOAD = 0.5;
+const EXPECTED_TRIAL_MS = {
+  raw: 15_000,
+  bare: 11_000,
+  full: 14_000,
+  chat: 10_000,
+};
 const MARK_START = '<!-- bench:results:start -->';
 const MARK_END = '<!-- bench:results:end -->';
 
@@ -40,22 +61,40 @@ const t0 = Date.now();
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(0)} s`;
 
 const scale = QUICK ? 0.5 : 1;
-const idleCount = Math.min(QUICK ? 1_000 : IDLE_TARGET, fileLimit() - 1_000);
+const idleCount = Math.min(
+  QUICK ? 1_000 : IDLE_CONNECTIONS,
+  fileLimit() - 1_000,
+);
 const CONFIG = {
   trials: QUICK ? 1 : 3,
-  echo: { connections: 50, inFlight: 8, warmupMs: 1000 * scale, measureMs: 2000 * scale },
+  echo: {
+    connections: 50,
+    inFlight: 8,
+    warmupMs: 750 * scale,
+    measureMs: 1500 * scale,
+  },
   fanout: {
     members: 1000,
     user: 'alice',
     window: 4,
     room: 'bench',
     concurrency: 50,
-    warmupMs: 1000 * scale,
-    measureMs: 2000 * scale,
+    warmupMs: 750 * scale,
+    measureMs: 1500 * scale,
   },
-  handshake: { concurrency: 16, users: 1000, warmupMs: 500 * scale, measureMs: 1500 * scale },
-  refuse: { concurrency: 16, users: 1000, warmupMs: 300 * scale, measureMs: 1000 * scale },
-  idle: { count: idleCount, warmup: 200, concurrency: 100, holdMs: 500 },
+  handshake: {
+    concurrency: 16,
+    users: 1000,
+    warmupMs: 400 * scale,
+    measureMs: 1200 * scale,
+  },
+  refuse: {
+    concurrency: 16,
+    users: 1000,
+    warmupMs: 300 * scale,
+    measureMs: 1000 * scale,
+  },
+  idle: { count: idleCount, warmup: 200, concurrency: 100, holdMs: 300 },
 };
 
 const DESCRIBE = {
@@ -98,7 +137,7 @@ const SERVERS = [
   {
     key: 'bare',
     label: 'bare Nest',
-    script: 'bench/.build/bare-nest.server.js',
+    script: 'bench/.build/bench/servers/bare-nest.server.js',
     path: '/ws',
     expect: 'open',
     idInData: true,
@@ -107,7 +146,7 @@ const SERVERS = [
   {
     key: 'full',
     label: 'full stack',
-    script: 'bench/.build/full-stack.server.js',
+    script: 'bench/.build/bench/servers/full-stack.server.js',
     env: { JWT_SECRET: secret },
     path: '/ws',
     expect: 'welcome',
@@ -116,6 +155,7 @@ const SERVERS = [
   {
     key: 'chat',
     label: 'chat server',
+    // Run from the copy made by snapshotApp() (bench/.build/app/src/main.js).
     script: 'dist/src/main.js',
     env: chatEnv,
     path: '/ws',
@@ -144,7 +184,8 @@ function gitInfo() {
 }
 
 function brief(workload, r) {
-  const n = (v, d = 0) => v.toLocaleString('en-US', { maximumFractionDigits: d });
+  const n = (v, d = 0) =>
+    v.toLocaleString('en-US', { maximumFractionDigits: d });
   switch (workload) {
     case 'idle':
       return `idle ${n(r.rssBytes)} B rss / ${n(r.heapBytes)} B heap per conn`;
@@ -220,22 +261,72 @@ async function profile(plan, logDir) {
   console.log(
     `\nfull stack under echo: ${Math.round(r.perSec).toLocaleString('en-US')} msg/s, ${r.serverUs.toFixed(1)} µs/msg while profiled`,
   );
-  console.log(`${file}: ${result.busyMs.toFixed(0)} ms busy, ${result.idleMs.toFixed(0)} ms idle\n`);
+  console.log(
+    `${file}: ${result.busyMs.toFixed(0)} ms busy, ${result.idleMs.toFixed(0)} ms idle\n`,
+  );
   console.log('top self time by function');
   for (const f of result.functions) {
-    console.log(`  ${pct(f.share)}  ${f.ms.toFixed(0).padStart(6)} ms  ${f.name}`);
+    console.log(
+      `  ${pct(f.share)}  ${f.ms.toFixed(0).padStart(6)} ms  ${f.name}`,
+    );
   }
   console.log('\nself time by package');
   for (const p of result.packages) {
-    console.log(`  ${pct(p.share)}  ${p.ms.toFixed(0).padStart(6)} ms  ${p.name}`);
+    console.log(
+      `  ${pct(p.share)}  ${p.ms.toFixed(0).padStart(6)} ms  ${p.name}`,
+    );
+  }
+  await ablation(plan, logDir);
+}
+
+/** The echo load on the full stack with one part taken out at a time (one trial each). */
+async function ablation(plan, logDir) {
+  const full = SERVERS.find((s) => s.key === 'full');
+  const variants = [
+    ['bare Nest', SERVERS.find((s) => s.key === 'bare'), {}],
+    ['full stack', full, {}],
+    ['  without WsThrottlerGuard', full, { BENCH_THROTTLE: 'off' }],
+    ['  without the DTO (no validation)', full, { BENCH_VALIDATION: 'off' }],
+    [
+      '  without both',
+      full,
+      { BENCH_THROTTLE: 'off', BENCH_VALIDATION: 'off' },
+    ],
+  ];
+  const rows = [];
+  for (const [label, def, env] of variants) {
+    const variant = { ...def, env: { ...def.env, ...env } };
+    const server = await startServer(
+      plan,
+      variant,
+      path.join(logDir, 'ablation.log'),
+    );
+    try {
+      const r = await workloads.echo(plan, server, variant, CONFIG.echo, auth);
+      rows.push([label, r]);
+    } finally {
+      await server.stop();
+    }
+  }
+  console.log('\necho, one trial each: what each part of the full stack costs');
+  console.log(
+    '  variant                            msg/s   server µs/msg  user µs   p99 ms',
+  );
+  for (const [label, r] of rows) {
+    console.log(
+      `  ${label.padEnd(33)} ${Math.round(r.perSec).toString().padStart(6)}  ${r.serverUs.toFixed(1).padStart(13)}  ${r.serverUserUs.toFixed(1).padStart(7)}  ${r.p99Ms.toFixed(1).padStart(7)}`,
+    );
   }
 }
 
 async function main() {
-  const watchdog = setTimeout(() => {
-    console.error(`bench: over the ${BUDGET_MS / 1000} s budget, giving up`);
-    process.exit(1);
-  }, BUDGET_MS + (PROFILE ? 60_000 : 0));
+  const watchdog = setTimeout(
+    () => {
+      console.error(`bench: over the ${BUDGET_MS / 1000} s budget, giving up`);
+      process.exit(1);
+    },
+    BUDGET_MS + (PROFILE ? 60_000 : 0),
+  );
   watchdog.unref();
 
   const plan = cpuPlan();
@@ -243,6 +334,17 @@ async function main() {
     `bench: ${plan.cores} CPUs, ${plan.pinned ? `servers on CPU ${plan.serverCore}, clients and runner on CPU ${plan.clientCore}` : 'no pinning (taskset or a second CPU missing)'}; ulimit -n ${fileLimit()}`,
   );
   const rebuilt = BUILD ? buildIfStale() : [];
+  if (!PROFILE) {
+    SERVERS.find((def) => def.key === 'chat').script = snapshotApp();
+  }
+  const quiet = machineCpu();
+  await sleep(500);
+  const background = quiet ? (machineCpu().busySec - quiet.busySec) / 0.5 : 0;
+  if (background > 0.25) {
+    console.log(
+      `bench: warning: other processes are using ${background.toFixed(2)} of ${plan.cores} CPUs; expect noisy results (see "rest of machine" in the tables)`,
+    );
+  }
   const logDir = mkdtempSync(path.join(os.tmpdir(), 'ws-bench-'));
   console.log(`bench: server logs in ${logDir}`);
 
@@ -252,44 +354,92 @@ async function main() {
   }
 
   const raw = {};
+  const failures = [];
   for (const def of SERVERS) {
     for (const workload of def.workloads) {
       raw[workload] ??= {};
       raw[workload][def.key] = [];
     }
   }
+  const expected = { ...EXPECTED_TRIAL_MS };
+  const plannedRuns = [];
   for (let trial = 0; trial < CONFIG.trials; trial++) {
     // Rotate the order, so no server always runs first (or right after the same one).
-    const order = SERVERS.map((_, i) => SERVERS[(i + trial) % SERVERS.length]);
-    for (const def of order) {
-      // One fresh server process per server and trial. Idle memory runs first, on the fresh
-      // process; the later workloads warm up before they are measured.
-      const logFile = path.join(logDir, `${def.key}-${trial + 1}.log`);
-      const server = await startServer(plan, def, logFile);
-      const done = [];
-      try {
-        for (const workload of def.workloads) {
-          const result = await runWorkload(plan, server, def, workload);
-          raw[workload][def.key].push(result);
-          done.push(brief(workload, result));
-        }
-      } catch (error) {
-        console.error(
-          `\n${def.label}, trial ${trial + 1}: ${error.message}\n--- ${logFile} ---\n${server.tail()}`,
-        );
-        throw error;
-      } finally {
-        await server.stop();
-      }
-      console.log(`[${elapsed()}] trial ${trial + 1}/${CONFIG.trials} ${def.label}: ${done.join('; ')}`);
+    for (let i = 0; i < SERVERS.length; i++) {
+      plannedRuns.push({ trial, def: SERVERS[(i + trial) % SERVERS.length] });
     }
+  }
+  const skipped = [];
+  for (const [index, { trial, def }] of plannedRuns.entries()) {
+    const restMs = () =>
+      plannedRuns
+        .slice(index + 1)
+        .reduce((sum, run) => sum + expected[run.def.key], 0);
+    const label = `trial ${trial + 1}/${CONFIG.trials} ${def.label}`;
+    if (Date.now() - t0 + expected[def.key] > SOFT_BUDGET_MS) {
+      skipped.push({ server: def.key, trial: trial + 1 });
+      console.log(
+        `[${elapsed()}] ${label}: skipped, it would not end within the time budget`,
+      );
+      continue;
+    }
+    // One fresh server process per server and trial. Idle memory runs first, on the fresh
+    // process; the later workloads warm up before they are measured.
+    const began = Date.now();
+    const logFile = path.join(logDir, `${def.key}-${trial + 1}.log`);
+    const done = [];
+    let server;
+    let workload = 'start-up';
+    try {
+      server = await startServer(plan, def, logFile);
+      for (workload of def.workloads) {
+        const attemptStart = Date.now();
+        let result = await runWorkload(plan, server, def, workload);
+        const attemptMs = Date.now() - attemptStart;
+        if (
+          result.otherLoad > NOISY_LOAD &&
+          Date.now() - t0 + attemptMs + restMs() < SOFT_BUDGET_MS
+        ) {
+          done.push(
+            `${workload} repeated (the rest of the machine used ${result.otherLoad.toFixed(2)} CPUs)`,
+          );
+          const first = result;
+          result = await runWorkload(plan, server, def, workload);
+          result.discarded = first;
+        }
+        result.tookSec = (Date.now() - attemptStart) / 1000;
+        raw[workload][def.key].push(result);
+        done.push(
+          `${brief(workload, result)} [${result.tookSec.toFixed(1)} s]`,
+        );
+      }
+    } catch (error) {
+      // Keep going: the other servers' numbers are still worth having.
+      const log = error.log ?? server?.tail() ?? '';
+      failures.push({
+        server: def.key,
+        trial: trial + 1,
+        workload,
+        message: error.message,
+        logFile,
+      });
+      done.push(
+        `FAILED in ${workload}: ${error.message}\n--- ${logFile} ---\n${log}`,
+      );
+    } finally {
+      await server?.stop();
+    }
+    expected[def.key] = Date.now() - began;
+    console.log(`[${elapsed()}] ${label}: ${done.join('; ')}`);
   }
 
   const summary = {};
   for (const [workload, byServer] of Object.entries(raw)) {
     summary[workload] = {};
     for (const [server, trials] of Object.entries(byServer)) {
-      summary[workload][server] = summarize(trials);
+      if (trials.length) {
+        summary[workload][server] = summarize(trials);
+      }
     }
   }
   const seconds = (Date.now() - t0) / 1000;
@@ -306,14 +456,37 @@ async function main() {
     clientCore: plan.clientCore,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     rebuilt,
+    backgroundLoadAtStart: background,
     ...gitInfo(),
   };
   console.log(consoleReport(summary, LABELS, DESCRIBE));
-  const file = writeResults({ meta, config: CONFIG, labels: LABELS, raw, summary });
-  if (!QUICK) {
+  const file = writeResults({
+    meta,
+    config: CONFIG,
+    labels: LABELS,
+    raw,
+    summary,
+    failures,
+    skipped,
+  });
+  // A partial run must not replace the last complete table.
+  const table = !QUICK && failures.length === 0 && skipped.length === 0;
+  if (table) {
     writeBenchmarksMd(markdownReport(summary, LABELS, DESCRIBE, meta));
   }
-  console.log(`\nbench: ${file}${QUICK ? '' : ' and BENCHMARKS.md'} written; ${seconds.toFixed(0)} s in all`);
+  console.log(
+    `\nbench: ${file}${table ? ' and BENCHMARKS.md' : ''} written; ${seconds.toFixed(0)} s in all`,
+  );
+  if (skipped.length) {
+    console.log(
+      `bench: ${skipped.length} server trial(s) skipped to stay within the time budget (the machine was busy); BENCHMARKS.md left alone`,
+    );
+  }
+  if (failures.length) {
+    throw new Error(
+      `${failures.length} server run(s) failed: ${failures.map((f) => `${LABELS[f.server]} trial ${f.trial} (${f.workload})`).join(', ')}`,
+    );
+  }
 }
 
 main().then(

@@ -1,8 +1,8 @@
 // Builds what the benchmark runs, only when it is missing or older than its sources:
-// `npm run build` (the chat server and the library in dist/), then bench/tsconfig.json (the two
-// TypeScript servers, into bench/.build/).
+// `npm run build` (the chat server, dist/src/main.js), then bench/tsconfig.json (the two
+// TypeScript servers and, from its source, the library they import, into bench/.build/).
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from './processes.mjs';
 
@@ -29,11 +29,16 @@ function run(what, command, args) {
   const started = Date.now();
   process.stdout.write(`bench: ${what} ... `);
   try {
-    execFileSync(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync(command, args, {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   } catch (error) {
     console.log('failed');
     const output = `${error.stdout ?? ''}${error.stderr ?? ''}`.trim();
-    throw new Error(`${what} failed; the benchmark needs a build that compiles:\n${output}`);
+    throw new Error(
+      `${what} failed; the benchmark needs a build that compiles:\n${output}`,
+    );
   }
   console.log(`${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
@@ -41,27 +46,30 @@ function run(what, command, args) {
 /** Returns what was rebuilt. */
 export function buildIfStale() {
   const rebuilt = [];
-  const outputs = [
-    path.join(ROOT, 'dist/src/main.js'),
-    path.join(ROOT, 'dist/libs/ws-middleware/src/index.js'),
-  ];
-  const sources = Math.max(
-    newest(path.join(ROOT, 'src'), isSource),
-    newest(path.join(ROOT, 'libs'), isSource),
+  const lib = newest(path.join(ROOT, 'libs/ws-middleware/src'), isSource);
+  const config = Math.max(
+    mtime(path.join(ROOT, 'tsconfig.json')),
     mtime(path.join(ROOT, 'package-lock.json')),
   );
-  if (outputs.some((file) => mtime(file) < sources)) {
-    run('npm run build (dist/ missing or stale)', 'npm', ['run', 'build', '--silent']);
+  const app = path.join(ROOT, 'dist/src/main.js');
+  if (
+    mtime(app) < Math.max(newest(path.join(ROOT, 'src'), isSource), lib, config)
+  ) {
+    run('npm run build (dist/ missing or stale)', 'npm', [
+      'run',
+      'build',
+      '--silent',
+    ]);
     rebuilt.push('dist');
   }
-  const servers = path.join(ROOT, 'bench/servers');
   const built = ['bare-nest.server.js', 'full-stack.server.js'].map((name) =>
-    mtime(path.join(ROOT, 'bench/.build', name)),
+    mtime(path.join(ROOT, 'bench/.build/bench/servers', name)),
   );
   const inputs = Math.max(
-    newest(servers, (name) => name.endsWith('.ts')),
+    newest(path.join(ROOT, 'bench/servers'), (name) => name.endsWith('.ts')),
     mtime(path.join(ROOT, 'bench/tsconfig.json')),
-    mtime(outputs[1]),
+    lib,
+    config,
   );
   if (built.some((time) => time < inputs)) {
     run('tsc -p bench/tsconfig.json', process.execPath, [
@@ -72,4 +80,20 @@ export function buildIfStale() {
     rebuilt.push('bench/.build');
   }
   return rebuilt;
+}
+
+/**
+ * Copies dist/ to bench/.build/app/ and returns the chat server's entry point there, so that a
+ * `nest build` started elsewhere during the run (it empties dist/ first) cannot pull the server
+ * from under a later trial.
+ */
+export function snapshotApp() {
+  const target = path.join(ROOT, 'bench/.build/app');
+  rmSync(target, { recursive: true, force: true });
+  cpSync(path.join(ROOT, 'dist'), target, { recursive: true });
+  const main = path.join(target, 'src/main.js');
+  if (!existsSync(main)) {
+    throw new Error('dist/src/main.js is missing: run npm run build');
+  }
+  return path.relative(ROOT, main);
 }

@@ -54,6 +54,30 @@ export function cpuPlan() {
   return plan;
 }
 
+/**
+ * CPU time spent by the whole machine so far, in seconds (all CPUs: user, nice, system, irq and
+ * softirq from /proc/stat, Linux only; `process.cpuUsage()` is charged the softirq work of its
+ * own sockets too), and the time stolen by the hypervisor. `null` where /proc/stat is missing.
+ */
+export function machineCpu() {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8')
+      .split('\n', 1)[0]
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = fields;
+    const hz = 100;
+    return {
+      busySec: (user + nice + system + irq + softirq) / hz,
+      stealSec: (steal ?? 0) / hz,
+    };
+  } catch {
+    return null;
+  }
+}
+
 /** Soft `ulimit -n` of the processes the runner starts. */
 export function fileLimit() {
   try {
@@ -78,7 +102,11 @@ export function freePort() {
 
 function launch(plan, core, args, options) {
   if (plan.pinned) {
-    return spawn('taskset', ['-c', String(core), process.execPath, ...args], options);
+    return spawn(
+      'taskset',
+      ['-c', String(core), process.execPath, ...args],
+      options,
+    );
   }
   return spawn(process.execPath, args, options);
 }
@@ -87,7 +115,9 @@ function launch(plan, core, args, options) {
 function answers(port) {
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port }, () => {
-      socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+      socket.write(
+        'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n',
+      );
     });
     socket.setTimeout(1000);
     socket.once('data', () => {
@@ -141,19 +171,27 @@ export class ServerProcess {
     void server.exited.then(() => {
       dead = true;
     });
-    await within(
-      30_000,
-      `${path.basename(script)} to answer on port ${port}`,
-      (async () => {
-        while (!(await answers(port))) {
-          if (dead) {
-            throw new Error(`${path.basename(script)} exited during start-up`);
+    try {
+      await within(
+        30_000,
+        `${path.basename(script)} to answer on port ${port}`,
+        (async () => {
+          while (!(await answers(port))) {
+            if (dead) {
+              throw new Error(
+                `${path.basename(script)} exited during start-up`,
+              );
+            }
+            await sleep(50);
           }
-          await sleep(50);
-        }
-      })(),
-    );
-    await server.cpu();
+        })(),
+      );
+      await server.cpu();
+    } catch (error) {
+      await server.stop();
+      error.log = server.tail(40);
+      throw error;
+    }
     return server;
   }
 
@@ -197,7 +235,10 @@ export class ServerProcess {
     while (Date.now() < deadline) {
       await sleep(100);
       const after = await this.cpu();
-      if ((after.cpuSec - before.cpuSec) / (after.wallSec - before.wallSec) < 0.05) {
+      if (
+        (after.cpuSec - before.cpuSec) / (after.wallSec - before.wallSec) <
+        0.05
+      ) {
         return;
       }
       before = after;
@@ -209,7 +250,9 @@ export class ServerProcess {
     try {
       const all = readFileSync(this.logFile, 'utf8').split('\n');
       const error = all.findIndex((line) => /ERROR|Error/.test(line));
-      return (error >= 0 ? all.slice(error, error + lines) : all.slice(-lines)).join('\n');
+      return (
+        error >= 0 ? all.slice(error, error + lines) : all.slice(-lines)
+      ).join('\n');
     } catch {
       return '';
     }
@@ -219,7 +262,9 @@ export class ServerProcess {
     if (this.child.exitCode !== null || this.child.signalCode !== null) {
       return;
     }
-    this.child.send({ probe: 'exit' });
+    if (this.child.connected) {
+      this.child.send({ probe: 'exit' });
+    }
     const exited = await Promise.race([
       this.exited.then(() => true),
       sleep(3_000).then(() => false),

@@ -1,5 +1,6 @@
-// Reads a V8 `.cpuprofile` (from `node --cpu-prof`) and returns where self time went: the top
-// functions and the totals per package (node_modules/<package>, dist/<app|lib>, node: internals).
+// Reads a V8 `.cpuprofile` (written by the probe, or by `node --cpu-prof`) and returns where self
+// time went: the top functions and the totals per package (node_modules/<package>, the library,
+// the chat app, node: internals).
 import { readFileSync } from 'node:fs';
 
 function where(url) {
@@ -13,8 +14,8 @@ function where(url) {
   if (pkg) {
     return pkg[1];
   }
-  if (url.includes('/dist/libs/')) {
-    return 'ws-middleware (dist/libs)';
+  if (url.includes('/libs/ws-middleware/')) {
+    return 'ws-middleware';
   }
   if (url.includes('/dist/src/')) {
     return 'chat app (dist/src)';
@@ -30,7 +31,7 @@ function short(url) {
   if (pkg) {
     return pkg[1];
   }
-  const dist = /\/(dist\/.+|bench\/.+)$/.exec(url);
+  const dist = /\/(libs\/.+|dist\/.+|bench\/servers\/.+)$/.exec(url);
   return dist ? dist[1] : url;
 }
 

@@ -13,7 +13,9 @@ export function median(values) {
 export function summarize(trials) {
   const out = {};
   for (const key of Object.keys(trials[0] ?? {})) {
-    const values = trials.map((t) => t[key]).filter((v) => typeof v === 'number');
+    const values = trials
+      .map((t) => t[key])
+      .filter((v) => typeof v === 'number');
     if (values.length) {
       out[key] = {
         median: median(values),
@@ -109,7 +111,11 @@ export function rows(summary, workload, labels) {
       });
     }
     const busy = stats.serverBusy?.median;
-    row.busy = busy === undefined ? '' : `${Math.round(busy * 100)}%`;
+    const pct = (stat) => (stat ? `${Math.round(stat.median * 100)}%` : '?');
+    row.busy =
+      busy === undefined
+        ? ''
+        : `${pct(stats.serverBusy)} / ${pct(stats.clientBusy)} / ${num(stats.otherLoad?.median, 2)}`;
     row.clientBound = busy !== undefined && busy < BUSY_FLOOR;
     out.push(row);
   }
@@ -121,7 +127,9 @@ export function targets(summary) {
   const s = (w, server, key) => summary[w]?.[server]?.[key];
   const busy = (w, server) => s(w, server, 'serverBusy')?.median ?? 1;
   const bound = (...pairs) =>
-    pairs.some(([w, server]) => busy(w, server) < BUSY_FLOOR) ? ' (client-bound)' : '';
+    pairs.some(([w, server]) => busy(w, server) < BUSY_FLOOR)
+      ? ' (client-bound)'
+      : '';
   const list = [
     {
       target: 'full stack echo throughput >= 0.9x bare Nest',
@@ -141,24 +149,39 @@ export function targets(summary) {
       value: ratio(s('fanout', 'chat', 'perSec'), s('fanout', 'raw', 'perSec')),
       pass: (v) => v >= 1.15,
       note: bound(['fanout', 'chat'], ['fanout', 'raw']),
-      cpu: ratio(s('fanout', 'raw', 'serverUs'), s('fanout', 'chat', 'serverUs')),
+      cpu: ratio(
+        s('fanout', 'raw', 'serverUs'),
+        s('fanout', 'chat', 'serverUs'),
+      ),
     },
     {
       target: 'full stack handshakes/s with JWT >= 0.9x bare Nest without auth',
-      value: ratio(s('handshake', 'full', 'perSec'), s('handshake', 'bare', 'perSec')),
+      value: ratio(
+        s('handshake', 'full', 'perSec'),
+        s('handshake', 'bare', 'perSec'),
+      ),
       pass: (v) => v >= 0.9,
       note: bound(['handshake', 'full'], ['handshake', 'bare']),
-      cpu: ratio(s('handshake', 'bare', 'serverUs'), s('handshake', 'full', 'serverUs')),
+      cpu: ratio(
+        s('handshake', 'bare', 'serverUs'),
+        s('handshake', 'full', 'serverUs'),
+      ),
     },
     {
       target: 'full stack idle RSS per connection <= 1.0x bare Nest',
-      value: ratio(s('idle', 'full', 'rssBytes'), s('idle', 'bare', 'rssBytes')),
+      value: ratio(
+        s('idle', 'full', 'rssBytes'),
+        s('idle', 'bare', 'rssBytes'),
+      ),
       pass: (v) => v <= 1.0,
       note: '',
     },
     {
       target: 'full stack idle heap per connection <= 1.0x bare Nest',
-      value: ratio(s('idle', 'full', 'heapBytes'), s('idle', 'bare', 'heapBytes')),
+      value: ratio(
+        s('idle', 'full', 'heapBytes'),
+        s('idle', 'bare', 'heapBytes'),
+      ),
       pass: (v) => v <= 1.0,
       note: '',
     },
@@ -166,7 +189,8 @@ export function targets(summary) {
   return list.map((t) => ({
     target: t.target,
     measured: t.value === null ? '—' : `${num(t.value, 2)}x${t.note}`,
-    status: t.value === null ? 'not measured' : t.pass(t.value) ? 'met' : 'MISSED',
+    status:
+      t.value === null ? 'not measured' : t.pass(t.value) ? 'met' : 'MISSED',
     cpu: t.cpu === undefined || t.cpu === null ? '' : `${num(t.cpu, 2)}x`,
   }));
 }
@@ -175,13 +199,20 @@ function table(header, body) {
   const widths = header.map((h, i) =>
     Math.max(h.length, ...body.map((r) => String(r[i]).length)),
   );
-  const line = (cells) => cells.map((c, i) => String(c).padEnd(widths[i])).join('  ');
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+  const line = (cells) =>
+    cells.map((c, i) => String(c).padEnd(widths[i])).join('  ');
+  return [
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...body.map(line),
+  ].join('\n');
 }
 
 function markdownTable(header, body) {
   const line = (cells) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...body.map(line)].join('\n');
+  return [line(header), line(header.map(() => '---')), ...body.map(line)].join(
+    '\n',
+  );
 }
 
 function workloadTable(summary, workload, labels, format) {
@@ -195,7 +226,7 @@ function workloadTable(summary, workload, labels, format) {
   }
   const hasBusy = r.some((row) => row.busy);
   if (hasBusy) {
-    header.push('server busy');
+    header.push('busy: server / client / rest of machine (CPUs)');
   }
   const body = r.map((row) => {
     const cells = [row.server];
@@ -203,7 +234,7 @@ function workloadTable(summary, workload, labels, format) {
       cells.push(cell.value, ...(cell.ratios ? [cell.vsRaw, cell.vsBare] : []));
     }
     if (hasBusy) {
-      cells.push(`${row.busy}${row.clientBound ? ' client-bound' : ''}`);
+      cells.push(`${row.busy}${row.clientBound ? ', client-bound' : ''}`);
     }
     return cells;
   });
@@ -240,7 +271,9 @@ export function markdownReport(summary, labels, describe, meta) {
   for (const workload of Object.keys(WORKLOADS)) {
     const t = workloadTable(summary, workload, labels, markdownTable);
     if (t) {
-      parts.push(`**${WORKLOADS[workload].title}**: ${describe[workload]}\n\n${t}`);
+      parts.push(
+        `**${WORKLOADS[workload].title}**: ${describe[workload]}\n\n${t}`,
+      );
     }
   }
   const tg = targets(summary);

@@ -1,33 +1,53 @@
 // The workloads. Each runs one client process against one running server and returns plain
 // numbers; the server's CPU time is read by the server itself (probe) at the same instants the
 // client's counters are marked.
-import { ClientProcess, sleep } from './processes.mjs';
+import { ClientProcess, machineCpu, sleep } from './processes.mjs';
 
 function url(server, path) {
   return `ws://127.0.0.1:${server.port}${path}`;
 }
 
 /** Runs `job`, then brackets `measureMs` of it with server CPU readings and client marks. */
-async function windowed(plan, server, job, { warmupMs, measureMs, profileFile }) {
+async function windowed(
+  plan,
+  server,
+  job,
+  { warmupMs, measureMs, profileFile },
+) {
   const client = await ClientProcess.start(plan, job);
   try {
     await sleep(warmupMs);
     if (profileFile) {
       await server.probe('profile-start');
     }
+    const machineBefore = machineCpu();
     const [before] = await Promise.all([server.cpu(), client.mark()]);
     await sleep(measureMs);
     const [after, counts] = await Promise.all([server.cpu(), client.mark()]);
+    const machineAfter = machineCpu();
     if (profileFile) {
       await server.probe('profile-stop', { file: profileFile });
     }
     const cpuSec = after.cpuSec - before.cpuSec;
     const wallSec = after.wallSec - before.wallSec;
+    // CPU used on the machine by anything but this server and this client (other jobs, the
+    // runner), in cores: the benchmark is only as good as this is small.
+    const otherLoad = machineBefore
+      ? (machineAfter.busySec -
+          machineBefore.busySec -
+          cpuSec -
+          counts.clientBusy * counts.seconds) /
+        wallSec
+      : null;
     return {
       ...counts,
       serverCpuSec: cpuSec,
       serverUserSec: after.userSec - before.userSec,
       serverBusy: cpuSec / wallSec,
+      otherLoad: otherLoad === null ? null : Math.max(0, otherLoad),
+      steal: machineBefore
+        ? (machineAfter.stealSec - machineBefore.stealSec) / wallSec
+        : null,
     };
   } finally {
     await client.stop();
@@ -52,7 +72,9 @@ export async function echo(plan, server, def, cfg, auth) {
     cfg,
   );
   if (r.errors > 0 || r.replies === 0) {
-    throw new Error(`echo on ${def.label}: ${r.errors} error replies, ${r.replies} echoes`);
+    throw new Error(
+      `echo on ${def.label}: ${r.errors} error replies, ${r.replies} echoes`,
+    );
   }
   return {
     perSec: r.replies / r.seconds,
@@ -62,6 +84,8 @@ export async function echo(plan, server, def, cfg, auth) {
     p99Ms: r.latencyMs.p99,
     serverBusy: r.serverBusy,
     clientBusy: r.clientBusy,
+    otherLoad: r.otherLoad,
+    steal: r.steal,
     count: r.replies,
   };
 }
@@ -94,6 +118,8 @@ export async function handshake(plan, server, def, cfg, auth, refused = false) {
     p99Ms: r.latencyMs.p99,
     serverBusy: r.serverBusy,
     clientBusy: r.clientBusy,
+    otherLoad: r.otherLoad,
+    steal: r.steal,
     count: done,
     errors: r.errors,
   };
@@ -128,6 +154,8 @@ export async function fanout(plan, server, def, cfg, auth) {
     messagesPerSec: r.messages / r.seconds,
     serverBusy: r.serverBusy,
     clientBusy: r.clientBusy,
+    otherLoad: r.otherLoad,
+    steal: r.steal,
     count: r.deliveries,
   };
 }

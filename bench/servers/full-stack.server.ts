@@ -17,9 +17,12 @@ import {
   UseWsMiddleware,
   WsMiddlewareAdapter,
   WsMiddlewareModule,
-} from '../../dist/libs/ws-middleware/src/index.js';
+} from '../../libs/ws-middleware/src/index.js';
 
 const NEVER = 1_000_000_000;
+// Diagnosis only (`node bench/run.mjs --profile`): take one part of the stack out.
+const throttle = process.env.BENCH_THROTTLE !== 'off';
+const validate = process.env.BENCH_VALIDATION !== 'off';
 
 class EchoDto {
   @IsString()
@@ -28,12 +31,22 @@ class EchoDto {
   text: string;
 }
 
-@UseWsMiddleware()
+@UseWsMiddleware({ throttle })
 @WebSocketGateway({ path: '/ws' })
 class EchoGateway {
   @SubscribeMessage('echo')
   echo(@MessageBody() body: EchoDto): EchoDto {
     return body;
+  }
+}
+
+/** The same handler without a DTO: `WsValidationPipe` lets a body without a class through. */
+@UseWsMiddleware({ throttle })
+@WebSocketGateway({ path: '/ws' })
+class UncheckedEchoGateway {
+  @SubscribeMessage('echo')
+  echo(@MessageBody() body: { text: string }): { text: string } {
+    return { text: body.text };
   }
 }
 
@@ -48,7 +61,7 @@ class EchoGateway {
       maxConnectionsPerIp: NEVER,
     }),
   ],
-  providers: [EchoGateway],
+  providers: [validate ? EchoGateway : UncheckedEchoGateway],
 })
 class FullStackModule {}
 

@@ -59,7 +59,9 @@ server.on('connection', (socket) => {
       return;
     }
     const data = handler(envelope.data, socket);
-    socket.send(JSON.stringify({ event: envelope.event, id: envelope.id, data }));
+    socket.send(
+      JSON.stringify({ event: envelope.event, id: envelope.id, data }),
+    );
   });
   socket.on('close', () => {
     for (const room of socket.rooms) {
