@@ -4,7 +4,10 @@ import {
   type NestModule,
 } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
-import { WsMiddlewareModule } from '@app/ws-middleware';
+import {
+  WsMemoryThrottlerStorage,
+  WsMiddlewareModule,
+} from '@app/ws-middleware';
 import { AppController } from './app.controller.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ClusterModule } from './cluster/cluster.module.js';
@@ -39,7 +42,7 @@ import { WebModule } from './web/web.module.js';
         ],
         storage: redis.enabled
           ? new RedisThrottlerStorage(redis, 'throttle')
-          : undefined,
+          : new WsMemoryThrottlerStorage(),
       }),
     }),
     WsMiddlewareModule.forRootAsync({

@@ -1,6 +1,14 @@
 import type { INestApplication } from '@nestjs/common';
+import type { Server } from 'node:http';
 import { WsMiddlewareAdapter } from '@app/ws-middleware';
 import type { AppConfig } from './config/app-config.interface.js';
+
+/** Time a client has to send a whole request head, WebSocket upgrades included (Node: 60 s). */
+export const HTTP_HEADERS_TIMEOUT_MS = 10_000;
+/** Time a client has to send a whole request, body included (Node: 300 s). */
+export const HTTP_REQUEST_TIMEOUT_MS = 30_000;
+/** How often those timeouts are enforced (Node: every 30 s, which would let a 10 s limit run to 40 s). */
+export const HTTP_TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
 /** What `main.ts` and the e2e specs both do to an application before it listens. */
 export function configureApp(app: INestApplication, config: AppConfig): void {
@@ -10,4 +18,13 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
       config.wsAllowedOrigins.length > 0 ? config.wsAllowedOrigins : false,
     exposedHeaders: ['X-Process-Time', 'X-Request-Id'],
   });
+  // Slowloris: a client that trickles its request head (an upgrade too) is answered 408 and cut.
+  // The checking interval is read when the server starts listening, so it is set here (it is a
+  // documented server option that @types/node does not declare as a property).
+  const server = app.getHttpServer() as Server & {
+    connectionsCheckingInterval: number;
+  };
+  server.headersTimeout = HTTP_HEADERS_TIMEOUT_MS;
+  server.requestTimeout = HTTP_REQUEST_TIMEOUT_MS;
+  server.connectionsCheckingInterval = HTTP_TIMEOUT_CHECK_INTERVAL_MS;
 }

@@ -15,6 +15,7 @@ import {
 import { IsString, MaxLength, MinLength } from 'class-validator';
 import {
   UseWsMiddleware,
+  WsMemoryThrottlerStorage,
   WsMiddlewareAdapter,
   WsMiddlewareModule,
 } from '../../libs/ws-middleware/src/index.js';
@@ -52,7 +53,11 @@ class UncheckedEchoGateway {
 
 @Module({
   imports: [
-    ThrottlerModule.forRoot([{ ttl: 60_000, limit: NEVER }]),
+    // The library's O(1) storage, as its README recommends for a single node.
+    ThrottlerModule.forRoot({
+      throttlers: [{ ttl: 60_000, limit: NEVER }],
+      storage: new WsMemoryThrottlerStorage(),
+    }),
     WsMiddlewareModule.forRoot({
       jwtSecret: process.env.JWT_SECRET ?? '',
       connectRateLimit: NEVER,

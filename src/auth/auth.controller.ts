@@ -18,6 +18,7 @@ import { NoFilesInterceptor } from '@nestjs/platform-express';
 import { AuthHttpExceptionFilter } from './auth-http-exception.filter.js';
 import type { TokenResponse } from './auth.interfaces.js';
 import { AuthService } from './auth.service.js';
+import { BodyDepthPipe } from './body-depth.pipe.js';
 import { RegisterDto } from './dto/register.dto.js';
 import { TokenRequestDto } from './dto/token-request.dto.js';
 import { type AuthenticatedRequest, JwtAuthGuard } from './jwt-auth.guard.js';
@@ -25,13 +26,14 @@ import { type AuthenticatedRequest, JwtAuthGuard } from './jwt-auth.guard.js';
 /**
  * `POST /auth/register`, `POST /auth/token` (alias `POST /token`) and `GET /auth/me`, as in
  * PROTOCOL.md. Bodies are validated before any hashing: a wrong type, a missing or unknown
- * field, or a password over 128 characters is a 400.
+ * field, a password over 128 characters or a body nested too deeply is a 400.
  *
  * @publicApi
  */
 @Controller()
 @UseFilters(AuthHttpExceptionFilter)
 @UsePipes(
+  new BodyDepthPipe(),
   new ValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,

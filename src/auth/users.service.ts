@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { QueryFailedError, type Repository } from 'typeorm';
 import { UserEntity } from '../database/entities/user.entity.js';
+import { USERNAME_PATTERN } from './auth.constants.js';
 
 /** Unique-constraint violation codes: PostgreSQL, then better-sqlite3. */
 const UNIQUE_VIOLATION_CODES = new Set([
@@ -24,11 +25,18 @@ export class UsersService {
 
   /** Whether a user with this exact username exists (e.g. the WebSocket "Invalid user" check). */
   exists(username: string): Promise<boolean> {
+    // A name no one can register is answered without a query: PostgreSQL fails on a NUL byte.
+    if (!USERNAME_PATTERN.test(username)) {
+      return Promise.resolve(false);
+    }
     return this.users.existsBy({ username });
   }
 
   /** The user with this exact username, or null. */
   findByUsername(username: string): Promise<UserEntity | null> {
+    if (!USERNAME_PATTERN.test(username)) {
+      return Promise.resolve(null);
+    }
     return this.users.findOneBy({ username });
   }
 

@@ -27,6 +27,21 @@ export class LocalConnectionsService {
     engine.onDelivery((delivery) => this.deliver(delivery));
   }
 
+  /** Entries of each index (all 0 once every connection has closed). */
+  get sizes(): {
+    connections: number;
+    users: number;
+    rooms: number;
+    roomSets: number;
+  } {
+    return {
+      connections: this.byId.size,
+      users: this.byUser.size,
+      rooms: this.byRoom.size,
+      roomSets: this.roomsOf.size,
+    };
+  }
+
   add(connection: WsConnectionContext): void {
     this.byId.set(connection.id, connection);
     addTo(this.byUser, userOf(connection), connection);

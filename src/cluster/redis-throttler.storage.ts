@@ -1,8 +1,6 @@
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
-import {
-  ThrottlerStorageService,
-  type ThrottlerStorage,
-} from '@nestjs/throttler';
+import type { ThrottlerStorage } from '@nestjs/throttler';
+import { WsMemoryThrottlerStorage } from '@app/ws-middleware';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface.js';
 import type { RedisService } from './redis.service.js';
 
@@ -13,7 +11,7 @@ import type { RedisService } from './redis.service.js';
  */
 export class RedisThrottlerStorage implements ThrottlerStorage {
   private readonly redisStorage: ThrottlerStorageRedisService;
-  private readonly fallback = new ThrottlerStorageService();
+  private readonly fallback = new WsMemoryThrottlerStorage();
 
   constructor(
     private readonly redis: RedisService,

@@ -23,6 +23,7 @@ export * from './services/ws-metrics.service.js';
 export * from './services/ws-token-verifier.service.js';
 export * from './services/ws-upgrade-policy.service.js';
 export * from './storage/memory-counter.storage.js';
+export * from './storage/ws-memory-throttler.storage.js';
 export * from './utils/resolve-options.util.js';
 export * from './utils/resolved-options.token.js';
 export * from './ws-middleware.constants.js';

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { ThrottlerStorageService } from '@nestjs/throttler';
 import { WsExceptionsFilter } from './filters/ws-exceptions.filter.js';
 import { WsAuthGuard } from './guards/ws-auth.guard.js';
 import type { WsMiddlewareModuleOptions } from './interfaces/ws-middleware-options.interface.js';
@@ -12,6 +11,7 @@ import { WsMetricsService } from './services/ws-metrics.service.js';
 import { WsTokenVerifier } from './services/ws-token-verifier.service.js';
 import { WsUpgradePolicy } from './services/ws-upgrade-policy.service.js';
 import { MemoryCounterStorage } from './storage/memory-counter.storage.js';
+import { WsMemoryThrottlerStorage } from './storage/ws-memory-throttler.storage.js';
 import {
   resolveWsMiddlewareOptions,
   type ResolvedWsMiddlewareOptions,
@@ -51,7 +51,7 @@ import {
       provide: WS_HANDSHAKE_STORAGE,
       inject: [WS_RESOLVED_OPTIONS],
       useFactory: (options: ResolvedWsMiddlewareOptions) =>
-        options.handshakeStorage ?? new ThrottlerStorageService(),
+        options.handshakeStorage ?? new WsMemoryThrottlerStorage(),
     },
     WsTokenVerifier,
     WsMetricsService,

@@ -11,14 +11,21 @@ import {
 import { ROOM_PATTERN } from '../chat.constants.js';
 
 const MESSAGE_ID = /^[0-9]{1,19}$/;
+/**
+ * `null` means "not given": `@IsOptional()` lets it through, so it becomes `undefined` here and
+ * the service never queries with it (a null cursor or `with` used to fail as INTERNAL).
+ */
+const absentIfNull = ({ value }: { value: unknown }): unknown =>
+  value === null ? undefined : value;
 const toIdString = ({ value }: { value: unknown }): unknown =>
   typeof value === 'number' && Number.isSafeInteger(value)
     ? String(value)
-    : value;
+    : absentIfNull({ value });
 
-/** `history`: a room or a conversation (`with`), paged by message ids. */
+/** `history`: a room or a conversation (`with`), paged by message ids; `null` counts as absent. */
 export class HistoryQueryDto {
   @IsOptional()
+  @Transform(absentIfNull)
   @IsString()
   @Matches(ROOM_PATTERN, {
     message: 'room must be 1-64 characters of A-Z a-z 0-9 _ . -',
@@ -26,6 +33,7 @@ export class HistoryQueryDto {
   room?: string;
 
   @IsOptional()
+  @Transform(absentIfNull)
   @IsString()
   @Length(1, 64)
   with?: string;
@@ -41,6 +49,7 @@ export class HistoryQueryDto {
   before?: string;
 
   @IsOptional()
+  @Transform(absentIfNull)
   @IsInt()
   @Min(1)
   @Max(100)

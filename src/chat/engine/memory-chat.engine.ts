@@ -19,6 +19,15 @@ export class MemoryChatEngine implements ChatEngine {
   private readonly status = new Map<string, UserStatus>();
   private handler: (delivery: ChatDelivery) => void = () => undefined;
 
+  /** Entries held: rooms with members, users with connections, statuses (all 0 when idle). */
+  get sizes(): { rooms: number; users: number; statuses: number } {
+    return {
+      rooms: this.rooms.size,
+      users: this.connections.size,
+      statuses: this.status.size,
+    };
+  }
+
   joinRoom(room: string, user: string, connectionId: string): Promise<boolean> {
     let members = this.rooms.get(room);
     if (!members) {

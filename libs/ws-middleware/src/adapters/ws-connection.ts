@@ -14,13 +14,16 @@ import { clientIp } from '../utils/client-ip.util.js';
 import { extractToken } from '../utils/extract-token.util.js';
 import type { ResolvedWsMiddlewareOptions } from '../utils/resolve-options.util.js';
 import {
+  describeException,
   toWsErrorPayload,
   type WsErrorPayload,
 } from '../utils/ws-error-payload.util.js';
 import {
   echoableEvent,
   echoableId,
+  exceedsDepth,
   frameOf,
+  MAX_DATA_DEPTH,
   parseEnvelope,
   type WsEnvelope,
 } from '../utils/ws-envelope.util.js';
@@ -350,6 +353,19 @@ export class WsConnection implements WsConnectionContext {
     }
     this.deps.metrics.frameReceived(event);
     const request: WsRequest = { event, id, failure: undefined, startedAt };
+    if (exceedsDepth(envelope.data, MAX_DATA_DEPTH)) {
+      // Refused before the transform hook, pipes or the handler recurse into it.
+      request.failure = {
+        exception: WsError.validation([
+          {
+            field: 'data',
+            message: `data must not be nested more than ${MAX_DATA_DEPTH} levels deep`,
+          },
+        ]),
+      };
+      this.finish(request, undefined);
+      return;
+    }
     this.current = request;
     let result: unknown;
     try {
@@ -368,22 +384,27 @@ export class WsConnection implements WsConnectionContext {
             defaultValue: undefined,
           })
         : Promise.resolve(result);
-      pending
-        .then(
-          (value) => this.finish(request, value),
-          (exception: unknown) => {
-            request.failure ??= { exception };
-            this.finish(request, undefined);
-          },
-        )
-        .finally(() => {
-          this.busy = false;
-          this.drain();
-        })
-        .catch((error: unknown) => this.deps.logger.error(error));
+      // One reaction per request (no finally/catch chain): it finishes, then drains the queue.
+      pending.then(
+        (value) => this.settle(request, value),
+        (exception: unknown) => {
+          request.failure ??= { exception };
+          this.settle(request, undefined);
+        },
+      );
       return;
     }
     this.finish(request, result);
+  }
+
+  private settle(request: WsRequest, value: unknown): void {
+    try {
+      this.finish(request, value);
+    } catch (error) {
+      this.deps.logger.error(error);
+    }
+    this.busy = false;
+    this.drain();
   }
 
   private finish(request: WsRequest, value: unknown): void {
@@ -412,9 +433,7 @@ export class WsConnection implements WsConnectionContext {
       if (payload.internal) {
         this.deps.logger.error(
           `handler failed id=${this.id} user=${this.userLabel} event=${event}`,
-          request.failure.exception instanceof Error
-            ? request.failure.exception.stack
-            : String(request.failure.exception),
+          describeException(request.failure.exception),
         );
       }
       this.replyError(payload, event, id);

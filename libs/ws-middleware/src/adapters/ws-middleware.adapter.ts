@@ -9,6 +9,7 @@ import { WsConnectionRefusedError } from '../errors/ws-connection-refused.error.
 import { WsConnectionPipeline } from '../services/ws-connection-pipeline.service.js';
 import { WsConnectionRegistry } from '../services/ws-connection-registry.service.js';
 import { WsUpgradePolicy } from '../services/ws-upgrade-policy.service.js';
+import { describeException } from '../utils/ws-error-payload.util.js';
 import { WsCloseCode, WsCloseReason } from '../ws-middleware.constants.js';
 import {
   getWsConnection,
@@ -52,9 +53,11 @@ export class WsMiddlewareAdapter extends WsAdapter {
     options: Record<string, unknown> & { path?: string } = {},
   ): unknown {
     const { registry } = this.resolve();
+    const { maxMessageBytes } = registry.options;
     return super.create(port, {
       ...options,
-      maxPayload: registry.options.maxMessageBytes,
+      maxPayload: maxMessageBytes,
+      maxFragments: maxFragmentsFor(maxMessageBytes),
       perMessageDeflate: false,
       clientTracking: false,
       handleProtocols: (protocols: Set<string>) =>
@@ -238,7 +241,7 @@ export class WsMiddlewareAdapter extends WsAdapter {
           }
           this.logger.error(
             `connection pipeline failed id=${connection.id}`,
-            error instanceof Error ? error.stack : String(error),
+            describeException(error),
           );
           connection.close(
             WsCloseCode.INTERNAL_ERROR,
@@ -247,6 +250,16 @@ export class WsMiddlewareAdapter extends WsAdapter {
         },
       );
   }
+}
+
+/**
+ * Fragments one message may arrive in (then close 1008). Each buffered fragment costs about 110
+ * bytes of heap however small it is, so `ws`'s default of 16384 lets 112 KB of one-byte fragments
+ * hold 1.8 MB; at one fragment per 256 bytes of `maxMessageBytes` (256 at the 64 KB default), the
+ * overhead stays below the largest message itself, and no browser fragments what it sends.
+ */
+function maxFragmentsFor(maxMessageBytes: number): number {
+  return Math.max(16, Math.ceil(maxMessageBytes / 256));
 }
 
 function refuseUpgrade(

@@ -26,6 +26,10 @@ export class WsMetricsService {
   private received = 0;
   private sent = 0;
   private readonly receivedByEvent = new Map<string, number>();
+  private readonly durationByEvent = new Map<
+    string,
+    { observe(value: number): void }
+  >();
 
   private readonly connectionsTotal = new Counter({
     name: 'ws_connections_total',
@@ -124,7 +128,12 @@ export class WsMetricsService {
   }
 
   handlerDone(event: string, seconds: number): void {
-    this.handlerDuration.observe({ event }, seconds);
+    let child = this.durationByEvent.get(event);
+    if (!child) {
+      child = this.handlerDuration.labels({ event });
+      this.durationByEvent.set(event, child);
+    }
+    child.observe(seconds);
   }
 
   snapshot(): WsStatsSnapshot {

@@ -10,6 +10,11 @@ import type { WsCounterStorage } from '../interfaces/ws-counter-storage.interfac
 export class MemoryCounterStorage implements WsCounterStorage {
   private readonly counters = new Map<string, number>();
 
+  /** Keys counted right now: one per user or IP with an open connection. */
+  get size(): number {
+    return this.counters.size;
+  }
+
   increment(key: string): Promise<number> {
     const value = (this.counters.get(key) ?? 0) + 1;
     this.counters.set(key, value);

@@ -3,6 +3,7 @@ import { WsErrorCode } from '../ws-middleware.constants.js';
 import {
   echoableEvent,
   echoableId,
+  exceedsDepth,
   frameOf,
   parseEnvelope,
 } from './ws-envelope.util.js';
@@ -215,4 +216,26 @@ describe(echoableEvent.name, () => {
       expect(echoableEvent(value)).toBeUndefined();
     },
   );
+});
+
+describe(exceedsDepth.name, () => {
+  it.each([
+    [undefined, 0, false],
+    ['text', 0, false],
+    [{}, 1, false],
+    [{}, 0, true],
+    [{ a: [1, { b: 2 }] }, 3, false],
+    [{ a: [1, { b: 2 }] }, 2, true],
+    [[[], [[[]]]], 3, true],
+    [[[], [[[]]]], 4, false],
+  ])('exceedsDepth(%j, %i) is %s', (value, maxDepth, expected) => {
+    expect(exceedsDepth(value, maxDepth)).toBe(expected);
+  });
+
+  it('measures a 100,000-deep array without overflowing the stack', () => {
+    const deep: unknown = JSON.parse(
+      `${'['.repeat(100_000)}${']'.repeat(100_000)}`,
+    );
+    expect(exceedsDepth(deep, 32)).toBe(true);
+  });
 });

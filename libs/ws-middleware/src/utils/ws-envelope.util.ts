@@ -11,6 +11,13 @@ export interface WsEnvelope {
 const MAX_ID_LENGTH = 64;
 const MAX_EVENT_LENGTH = 128;
 
+/**
+ * Deepest nesting of arrays and objects accepted in a frame's `data`. JSON.parse takes any depth,
+ * but class-transformer, class-validator and most app code recurse and overflow the stack on a
+ * 100,000-deep array that fits in 200 KB.
+ */
+export const MAX_DATA_DEPTH = 32;
+
 /** The request id of a frame that could not be fully parsed, if it is one we may echo. */
 export function echoableId(value: unknown): string | number | undefined {
   if (typeof value === 'string' && value.length <= MAX_ID_LENGTH) {
@@ -68,6 +75,29 @@ export function parseEnvelope(text: string): WsEnvelope {
   }
   const data = Object.hasOwn(frame, 'data') ? frame.data : undefined;
   return { event, data, id: id as string | number | undefined };
+}
+
+/**
+ * Whether `value` nests arrays or objects more than `maxDepth` levels deep. Iterative, so it cannot
+ * overflow the stack itself, and it stops at the first node that is too deep.
+ */
+export function exceedsDepth(value: unknown, maxDepth: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
+    const [node, depth] = entry;
+    if (typeof node !== 'object' || node === null) {
+      continue;
+    }
+    if (depth > maxDepth) {
+      return true;
+    }
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (typeof child === 'object' && child !== null) {
+        stack.push([child, depth + 1]);
+      }
+    }
+  }
+  return false;
 }
 
 function withFrame(error: WsError, frame: Record<string, unknown>): WsError {

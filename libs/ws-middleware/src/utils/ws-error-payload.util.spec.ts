@@ -11,7 +11,10 @@ import {
 import { WsException } from '@nestjs/websockets';
 import { WsError } from '../errors/ws-error.js';
 import { WsErrorCode } from '../ws-middleware.constants.js';
-import { toWsErrorPayload } from './ws-error-payload.util.js';
+import {
+  describeException,
+  toWsErrorPayload,
+} from './ws-error-payload.util.js';
 
 const INTERNAL_PAYLOAD = {
   code: WsErrorCode.INTERNAL,
@@ -134,6 +137,44 @@ describe(toWsErrorPayload.name, () => {
       [{ code: 'FORBIDDEN' }],
     ])('maps %p to INTERNAL', (thrown) => {
       expect(toWsErrorPayload(thrown)).toEqual(INTERNAL_PAYLOAD);
+    });
+  });
+
+  describe('hostile thrown values', () => {
+    const hostile: [string, unknown][] = [
+      ['an object without a prototype', Object.create(null)],
+      [
+        'a proxy whose traps throw',
+        new Proxy(
+          {},
+          {
+            getPrototypeOf() {
+              throw new Error('trap');
+            },
+            get() {
+              throw new Error('trap');
+            },
+          },
+        ),
+      ],
+    ];
+
+    it.each(hostile)(
+      'maps %s to INTERNAL without throwing',
+      (_case, thrown) => {
+        expect(toWsErrorPayload(thrown)).toEqual(INTERNAL_PAYLOAD);
+      },
+    );
+
+    it.each(hostile)('describes %s without throwing', (_case, thrown) => {
+      expect(typeof describeException(thrown)).toBe('string');
+    });
+
+    it('describes an Error by its stack and anything else by its string form', () => {
+      const error = new Error('boom');
+      expect(describeException(error)).toBe(error.stack);
+      expect(describeException('text')).toBe('text');
+      expect(describeException(Symbol('s'))).toBe('Symbol(s)');
     });
   });
 });

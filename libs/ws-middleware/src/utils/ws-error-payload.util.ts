@@ -25,11 +25,37 @@ const HTTP_CODES: Partial<Record<number, WsErrorCodeValue>> = {
   [HttpStatus.TOO_MANY_REQUESTS]: WsErrorCode.RATE_LIMITED,
 };
 
+const INTERNAL_PAYLOAD: WsErrorPayload = {
+  code: WsErrorCode.INTERNAL,
+  message: 'Internal server error',
+  internal: true,
+};
+
 /**
  * Maps anything a handler, guard or pipe throws to a wire error. Unknown errors become `INTERNAL`
- * with a fixed message: no stack or internal detail reaches the client.
+ * with a fixed message: no stack or internal detail reaches the client. Never throws, whatever
+ * was thrown (a proxy whose traps throw, an object without a prototype...).
  */
 export function toWsErrorPayload(exception: unknown): WsErrorPayload {
+  try {
+    return mapException(exception);
+  } catch {
+    return { ...INTERNAL_PAYLOAD };
+  }
+}
+
+/** What a thrown value looks like in a log line: its stack, or its string form; never throws. */
+export function describeException(exception: unknown): string {
+  try {
+    return exception instanceof Error
+      ? (exception.stack ?? String(exception))
+      : String(exception);
+  } catch {
+    return `a thrown ${typeof exception} that cannot be printed`;
+  }
+}
+
+function mapException(exception: unknown): WsErrorPayload {
   if (exception instanceof WsError) {
     return {
       code: exception.code,
@@ -51,9 +77,5 @@ export function toWsErrorPayload(exception: unknown): WsErrorPayload {
       return { code, message: exception.message };
     }
   }
-  return {
-    code: WsErrorCode.INTERNAL,
-    message: 'Internal server error',
-    internal: true,
-  };
+  return { ...INTERNAL_PAYLOAD };
 }
