@@ -7,6 +7,8 @@
 //   node bench/run.mjs --quick      1 short trial, smaller idle test: a smoke test of the suite
 //   node bench/run.mjs --profile    CPU profile of the full stack under the echo load, and the
 //                                   echo cost with the throttler or the DTO taken out
+//   --profile=handshake             CPU profile of the full stack's JWT handshakes
+//   --profile=fanout                CPU profile of the chat server's room fan-out
 //   --no-build                      use dist/ and bench/.build/ as they are
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -34,7 +36,10 @@ import * as workloads from './lib/workloads.mjs';
 
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
-const PROFILE = args.has('--profile');
+// `--profile` is `--profile=echo`; `--profile=handshake` and `--profile=fanout` profile those.
+const PROFILE = args.has('--profile')
+  ? 'echo'
+  : [...args].find((arg) => arg.startsWith('--profile='))?.slice(10);
 const BUILD = !args.has('--no-build');
 const BUDGET_MS = 232_000;
 const NEVER = '1000000000';
@@ -239,27 +244,31 @@ function writeBenchmarksMd(section) {
   writeFileSync(file, next);
 }
 
-/** `--profile`: the full stack under the echo load, V8 sampling profile of the measured window. */
-async function profile(plan, logDir) {
-  const def = SERVERS.find((s) => s.key === 'full');
-  const file = path.join(logDir, 'full-stack-echo.cpuprofile');
+/** `--profile[=workload]`: a V8 sampling profile of one server during one workload's window. */
+async function profile(plan, logDir, workload) {
+  const key = workload === 'fanout' ? 'chat' : 'full';
+  const def = SERVERS.find((s) => s.key === key);
+  if (!def.workloads.includes(workload)) {
+    throw new Error(`--profile=${workload}: no such workload on ${def.label}`);
+  }
+  const file = path.join(logDir, `${key}-${workload}.cpuprofile`);
   const server = await startServer(plan, def, path.join(logDir, 'profile.log'));
   let r;
   try {
-    r = await workloads.echo(
+    r = await workloads[workload](
       plan,
       server,
       def,
-      { ...CONFIG.echo, measureMs: 4000, profileFile: file },
+      { ...CONFIG[workload], measureMs: 4000, profileFile: file },
       auth,
     );
   } finally {
     await server.stop();
   }
-  const result = analyzeProfile(file);
+  const result = analyzeProfile(file, 16);
   const pct = (share) => `${(share * 100).toFixed(1).padStart(5)}%`;
   console.log(
-    `\nfull stack under echo: ${Math.round(r.perSec).toLocaleString('en-US')} msg/s, ${r.serverUs.toFixed(1)} µs/msg while profiled`,
+    `\n${def.label} under ${workload}: ${Math.round(r.perSec).toLocaleString('en-US')}/s, ${r.serverUs.toFixed(1)} µs each while profiled`,
   );
   console.log(
     `${file}: ${result.busyMs.toFixed(0)} ms busy, ${result.idleMs.toFixed(0)} ms idle\n`,
@@ -276,7 +285,9 @@ async function profile(plan, logDir) {
       `  ${pct(p.share)}  ${p.ms.toFixed(0).padStart(6)} ms  ${p.name}`,
     );
   }
-  await ablation(plan, logDir);
+  if (workload === 'echo') {
+    await ablation(plan, logDir);
+  }
 }
 
 /** The echo load on the full stack with one part taken out at a time (one trial each). */
@@ -334,9 +345,7 @@ async function main() {
     `bench: ${plan.cores} CPUs, ${plan.pinned ? `servers on CPU ${plan.serverCore}, clients and runner on CPU ${plan.clientCore}` : 'no pinning (taskset or a second CPU missing)'}; ulimit -n ${fileLimit()}`,
   );
   const rebuilt = BUILD ? buildIfStale() : [];
-  if (!PROFILE) {
-    SERVERS.find((def) => def.key === 'chat').script = snapshotApp();
-  }
+  SERVERS.find((def) => def.key === 'chat').script = snapshotApp();
   const quiet = machineCpu();
   await sleep(500);
   const background = quiet ? (machineCpu().busySec - quiet.busySec) / 0.5 : 0;
@@ -349,7 +358,7 @@ async function main() {
   console.log(`bench: server logs in ${logDir}`);
 
   if (PROFILE) {
-    await profile(plan, logDir);
+    await profile(plan, logDir, PROFILE);
     return;
   }
 
