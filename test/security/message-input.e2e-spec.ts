@@ -65,6 +65,166 @@ describe('Security: message input (e2e)', () => {
     await chat.close();
   });
 
+  describe('malformed envelopes', () => {
+    const long = 'e'.repeat(10 * 1024);
+    it.each([
+      ['not JSON', '{"event": "ping", ', 'BAD_REQUEST', undefined, undefined],
+      ['plain text', 'hello', 'BAD_REQUEST', undefined, undefined],
+      ['an empty frame', '', 'BAD_REQUEST', undefined, undefined],
+      [
+        'a JSON array',
+        '[{"event": "ping"}]',
+        'BAD_REQUEST',
+        undefined,
+        undefined,
+      ],
+      ['a JSON string', '"ping"', 'BAD_REQUEST', undefined, undefined],
+      ['a JSON number', '42', 'BAD_REQUEST', undefined, undefined],
+      ['JSON null', 'null', 'BAD_REQUEST', undefined, undefined],
+      ['JSON true', 'true', 'BAD_REQUEST', undefined, undefined],
+      ['a missing event', '{"data": {}, "id": 7}', 'BAD_REQUEST', 7, undefined],
+      [
+        'a numeric event',
+        '{"event": 5, "id": "n"}',
+        'BAD_REQUEST',
+        'n',
+        undefined,
+      ],
+      [
+        'a null event',
+        '{"event": null, "id": "n"}',
+        'BAD_REQUEST',
+        'n',
+        undefined,
+      ],
+      [
+        'an array event',
+        '{"event": ["ping"], "id": "a"}',
+        'BAD_REQUEST',
+        'a',
+        undefined,
+      ],
+      [
+        'an object event with a toString',
+        '{"event": {"toString": "ping"}, "id": "o"}',
+        'BAD_REQUEST',
+        'o',
+        undefined,
+      ],
+      ['an empty event', '{"event": "", "id": 1}', 'BAD_REQUEST', 1, ''],
+      [
+        'a 10 KB event (echoed cut to 128 characters)',
+        JSON.stringify({ event: long, id: 'long' }),
+        'UNKNOWN_EVENT',
+        'long',
+        long.slice(0, 128),
+      ],
+      [
+        'the event "__proto__"',
+        '{"event": "__proto__", "id": "p"}',
+        'UNKNOWN_EVENT',
+        'p',
+        '__proto__',
+      ],
+      [
+        'the event "constructor"',
+        '{"event": "constructor", "id": "c"}',
+        'UNKNOWN_EVENT',
+        'c',
+        'constructor',
+      ],
+      [
+        'the event "exception"',
+        '{"event": "exception", "id": "x"}',
+        'UNKNOWN_EVENT',
+        'x',
+        'exception',
+      ],
+      [
+        'an unknown event',
+        '{"event": "nope", "data": {}, "id": "u"}',
+        'UNKNOWN_EVENT',
+        'u',
+        'nope',
+      ],
+      [
+        'an object id',
+        '{"event": "ping", "id": {"a": 1}}',
+        'BAD_REQUEST',
+        undefined,
+        'ping',
+      ],
+      [
+        'an array id',
+        '{"event": "ping", "id": [1]}',
+        'BAD_REQUEST',
+        undefined,
+        'ping',
+      ],
+      [
+        'a boolean id',
+        '{"event": "ping", "id": true}',
+        'BAD_REQUEST',
+        undefined,
+        'ping',
+      ],
+      [
+        'a null id',
+        '{"event": "ping", "id": null}',
+        'BAD_REQUEST',
+        undefined,
+        'ping',
+      ],
+      [
+        'a 65-character id',
+        JSON.stringify({ event: 'ping', id: 'i'.repeat(65) }),
+        'BAD_REQUEST',
+        undefined,
+        'ping',
+      ],
+      [
+        'a 10 KB id',
+        JSON.stringify({ event: 'ping', id: 'i'.repeat(10 * 1024) }),
+        'BAD_REQUEST',
+        undefined,
+        'ping',
+      ],
+    ])(
+      'answers %s with the PROTOCOL.md code, echoing only a safe id and event',
+      async (_case, raw, code, id, event) => {
+        mallory.sendRaw(raw);
+        const reply = await mallory.next('exception');
+        const data: Record<string, unknown> = {
+          status: 'error',
+          code,
+          message: expect.any(String),
+        };
+        if (event !== undefined) {
+          data.event = event;
+        }
+        expect(reply).toEqual(
+          id === undefined
+            ? { event: 'exception', data }
+            : { event: 'exception', id, data },
+        );
+        expect(JSON.stringify(reply).length).toBeLessThan(1024);
+        // Exactly one reply.
+        expect((await mallory.request('ping', {})).event).toBe('ping');
+        expect(mallory.frames.filter((f) => f.event === 'exception')).toEqual(
+          [],
+        );
+      },
+    );
+
+    it('answers a 64-character id and a numeric id, echoing them', async () => {
+      const id = 'i'.repeat(64);
+      mallory.sendRaw(JSON.stringify({ event: 'ping', id }));
+      expect((await mallory.next('ping')).id).toBe(id);
+      mallory.sendRaw('{"event": "ping", "id": -1.5e300}');
+      expect((await mallory.next('ping')).id).toBe(-1.5e300);
+    });
+  });
+
   describe('prototype pollution', () => {
     afterEach(() => {
       const probe: Record<string, unknown> = {};
@@ -295,6 +455,11 @@ describe('Security: message input (e2e)', () => {
     ])(
       'refuses %s with VALIDATION_FAILED, delivering and storing nothing',
       async (_case, text) => {
+        const before = await mallory.request('message', {
+          room: 'input',
+          text: 'before',
+        });
+        expect((await bystander.next('message')).data.id).toBe(before.data.id);
         const reply = await mallory.request('message', {
           room: 'input',
           text,
@@ -318,7 +483,24 @@ describe('Security: message input (e2e)', () => {
           room: 'input',
           text: 'after',
         });
+        // Live: the next message anyone sees is the one after the refusal.
         expect((await bystander.next('message')).data.id).toBe(sent.data.id);
+        expect(bystander.frames.filter((f) => f.event === 'private')).toEqual(
+          [],
+        );
+        // History: nothing between the two, in the room or the conversation.
+        const room = await bystander.request('history', {
+          room: 'input',
+          after: before.data.id,
+        });
+        expect(
+          (room.data.messages as { id: string }[]).map((m) => m.id),
+        ).toEqual([sent.data.id]);
+        const conversation = await bystander.request('history', {
+          with: 'mallory',
+          after: before.data.id,
+        });
+        expect(conversation.data.messages).toEqual([]);
       },
     );
 
