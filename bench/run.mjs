@@ -9,6 +9,9 @@
 //                                   echo cost with the throttler or the DTO taken out
 //   --profile=handshake             CPU profile of the full stack's JWT handshakes
 //   --profile=fanout                CPU profile of the chat server's room fan-out
+//   --profile=handshake:bare        the same of another server (raw, bare, full, chat)
+//   --only=raw,chat                 only these servers (raw, bare, full, chat)
+//   --workloads=fanout              only these workloads (idle, echo, handshake, refuse, fanout)
 //   --no-build                      use dist/ and bench/.build/ as they are
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -41,6 +44,15 @@ const PROFILE = args.has('--profile')
   ? 'echo'
   : [...args].find((arg) => arg.startsWith('--profile='))?.slice(10);
 const BUILD = !args.has('--no-build');
+// `--only=raw,chat` and `--workloads=fanout,echo` run a subset (never written to BENCHMARKS.md).
+const listArg = (name) =>
+  [...args]
+    .find((arg) => arg.startsWith(`--${name}=`))
+    ?.slice(name.length + 3)
+    .split(',');
+const ONLY = listArg('only');
+const ONLY_WORKLOADS = listArg('workloads');
+const PARTIAL = Boolean(ONLY || ONLY_WORKLOADS);
 const BUDGET_MS = 232_000;
 const NEVER = '1000000000';
 // 10,000 idle connections would be ideal, but this 2-core VM opens only ~1,000-2,000 a second
@@ -245,8 +257,9 @@ function writeBenchmarksMd(section) {
 }
 
 /** `--profile[=workload]`: a V8 sampling profile of one server during one workload's window. */
-async function profile(plan, logDir, workload) {
-  const key = workload === 'fanout' ? 'chat' : 'full';
+async function profile(plan, logDir, spec) {
+  const [workload, serverKey] = spec.split(':');
+  const key = serverKey ?? (workload === 'fanout' ? 'chat' : 'full');
   const def = SERVERS.find((s) => s.key === key);
   if (!def.workloads.includes(workload)) {
     throw new Error(`--profile=${workload}: no such workload on ${def.label}`);
@@ -362,6 +375,21 @@ async function main() {
     return;
   }
 
+  if (PARTIAL) {
+    for (const def of SERVERS) {
+      def.workloads = def.workloads.filter(
+        (w) => !ONLY_WORKLOADS || ONLY_WORKLOADS.includes(w),
+      );
+    }
+    SERVERS.splice(
+      0,
+      SERVERS.length,
+      ...SERVERS.filter(
+        (def) =>
+          (!ONLY || ONLY.includes(def.key)) && def.workloads.length > 0,
+      ),
+    );
+  }
   const raw = {};
   const failures = [];
   for (const def of SERVERS) {
@@ -479,7 +507,8 @@ async function main() {
     skipped,
   });
   // A partial run must not replace the last complete table.
-  const table = !QUICK && failures.length === 0 && skipped.length === 0;
+  const table =
+    !QUICK && !PARTIAL && failures.length === 0 && skipped.length === 0;
   if (table) {
     writeBenchmarksMd(markdownReport(summary, LABELS, DESCRIBE, meta));
   }

@@ -86,20 +86,20 @@ export class LocalConnectionsService {
   deliver(delivery: ChatDelivery): void {
     const frame = this.registry.prepare(delivery.frame);
     if (delivery.kind === 'room') {
-      const sent = new Set<string>();
-      for (const connection of this.byRoom.get(delivery.room) ?? []) {
-        if (
-          delivery.exceptUser !== undefined &&
-          userOf(connection) === delivery.exceptUser
-        ) {
-          continue;
+      const { exceptUser, alsoConnections } = delivery;
+      const members = this.byRoom.get(delivery.room);
+      for (const connection of members ?? []) {
+        if (exceptUser === undefined || userOf(connection) !== exceptUser) {
+          connection.sendFrame(frame);
         }
-        connection.sendFrame(frame);
-        sent.add(connection.id);
       }
-      for (const id of delivery.alsoConnections ?? []) {
+      for (const id of alsoConnections ?? []) {
         const connection = this.byId.get(id);
-        if (connection && !sent.has(id)) {
+        const got =
+          connection !== undefined &&
+          members?.has(connection) === true &&
+          (exceptUser === undefined || userOf(connection) !== exceptUser);
+        if (connection && !got) {
           connection.sendFrame(frame);
         }
       }

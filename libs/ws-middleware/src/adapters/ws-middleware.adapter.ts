@@ -163,9 +163,19 @@ export class WsMiddlewareAdapter extends WsAdapter {
     if (socket.destroyed) {
       return;
     }
-    server.handleUpgrade(request, socket, head, (ws) =>
-      server.emit('connection', ws, request),
-    );
+    // Corked until the end of the turn, so the 101 and the welcome go out in one write.
+    socket.cork();
+    let client: WebSocket | undefined;
+    server.handleUpgrade(request, socket, head, (ws) => {
+      client = ws;
+      server.emit('connection', ws, request);
+    });
+    const connection = getWsConnection(client);
+    if (connection) {
+      connection.adoptCork();
+    } else {
+      socket.uncork();
+    }
   }
 
   private findServer(port: number, url: string): PathedServer | undefined {

@@ -25,15 +25,23 @@ export class WsPreparedFrame {
 
   constructor(readonly text: string) {}
 
-  /** `[header, payload]`, built on first use. */
+  /**
+   * The whole frame (header and payload) in one buffer, built on first use: one buffer makes
+   * `ws` write it with a single `write()`, without the cork/uncork and `writev` of a two-part
+   * frame.
+   */
   get frames(): Buffer[] {
-    this.parts ??= Sender.frame(Buffer.from(this.text, 'utf8'), {
-      fin: true,
-      opcode: 1,
-      mask: false,
-      readOnly: false,
-      rsv1: false,
-    });
+    this.parts ??= [
+      Buffer.concat(
+        Sender.frame(Buffer.from(this.text, 'utf8'), {
+          fin: true,
+          opcode: 1,
+          mask: false,
+          readOnly: false,
+          rsv1: false,
+        }),
+      ),
+    ];
     return this.parts;
   }
 

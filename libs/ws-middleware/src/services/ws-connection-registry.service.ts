@@ -29,6 +29,8 @@ export class WsConnectionRegistry implements OnApplicationShutdown {
   private readonly pendingHooks = new Set<Promise<unknown>>();
   private heartbeat: NodeJS.Timeout | undefined;
   private draining = false;
+  /** Connections whose writes wait for the end of this turn (see `WsConnection.releaseWrites`). */
+  private holding: WsConnection[] = [];
   /** Shared by every connection of this process. */
   readonly deps: WsConnectionDeps;
 
@@ -47,8 +49,22 @@ export class WsConnectionRegistry implements OnApplicationShutdown {
         this.pendingHooks.add(pending);
         void pending.finally(() => this.pendingHooks.delete(pending));
       },
+      releaseAfterTurn: (connection) => {
+        // One immediate per turn for every connection, not one per socket.
+        if (this.holding.push(connection) === 1) {
+          setImmediate(this.releaseWrites);
+        }
+      },
     };
   }
+
+  private readonly releaseWrites = (): void => {
+    const held = this.holding;
+    this.holding = [];
+    for (const connection of held) {
+      connection.releaseWrites();
+    }
+  };
 
   /** Open connections (including those still being authenticated). */
   get size(): number {
