@@ -298,24 +298,30 @@ async function profile(plan, logDir, spec) {
       `  ${pct(p.share)}  ${p.ms.toFixed(0).padStart(6)} ms  ${p.name}`,
     );
   }
-  if (workload === 'echo') {
-    await ablation(plan, logDir);
+  if (ABLATIONS[workload]) {
+    await ablation(plan, logDir, workload);
   }
 }
 
-/** The echo load on the full stack with one part taken out at a time (one trial each). */
-async function ablation(plan, logDir) {
+/** What `--profile=<workload>` also measures: the full stack with one part taken out at a time. */
+const ABLATIONS = {
+  echo: [
+    ['  without WsThrottlerGuard', { BENCH_THROTTLE: 'off' }],
+    ['  without the DTO (no validation)', { BENCH_VALIDATION: 'off' }],
+    ['  without both', { BENCH_THROTTLE: 'off', BENCH_VALIDATION: 'off' }],
+  ],
+  handshake: [
+    ['  without connection logs', { BENCH_LOG_CONNECTIONS: 'off' }],
+  ],
+};
+
+/** The workload on bare Nest, the full stack and its ablations (one trial each). */
+async function ablation(plan, logDir, workload) {
   const full = SERVERS.find((s) => s.key === 'full');
   const variants = [
     ['bare Nest', SERVERS.find((s) => s.key === 'bare'), {}],
     ['full stack', full, {}],
-    ['  without WsThrottlerGuard', full, { BENCH_THROTTLE: 'off' }],
-    ['  without the DTO (no validation)', full, { BENCH_VALIDATION: 'off' }],
-    [
-      '  without both',
-      full,
-      { BENCH_THROTTLE: 'off', BENCH_VALIDATION: 'off' },
-    ],
+    ...ABLATIONS[workload].map(([label, env]) => [label, full, env]),
   ];
   const rows = [];
   for (const [label, def, env] of variants) {
@@ -326,19 +332,27 @@ async function ablation(plan, logDir) {
       path.join(logDir, 'ablation.log'),
     );
     try {
-      const r = await workloads.echo(plan, server, variant, CONFIG.echo, auth);
+      const r = await workloads[workload](
+        plan,
+        server,
+        variant,
+        CONFIG[workload],
+        auth,
+      );
       rows.push([label, r]);
     } finally {
       await server.stop();
     }
   }
-  console.log('\necho, one trial each: what each part of the full stack costs');
   console.log(
-    '  variant                            msg/s   server µs/msg  user µs   p99 ms',
+    `\n${workload}, one trial each: what each part of the full stack costs`,
+  );
+  console.log(
+    '  variant                              per s   server µs each  user µs   p99 ms',
   );
   for (const [label, r] of rows) {
     console.log(
-      `  ${label.padEnd(33)} ${Math.round(r.perSec).toString().padStart(6)}  ${r.serverUs.toFixed(1).padStart(13)}  ${r.serverUserUs.toFixed(1).padStart(7)}  ${r.p99Ms.toFixed(1).padStart(7)}`,
+      `  ${label.padEnd(33)} ${Math.round(r.perSec).toString().padStart(8)}  ${r.serverUs.toFixed(1).padStart(14)}  ${r.serverUserUs.toFixed(1).padStart(7)}  ${r.p99Ms.toFixed(1).padStart(7)}`,
     );
   }
 }

@@ -24,6 +24,7 @@ const NEVER = 1_000_000_000;
 // Diagnosis only (`node bench/run.mjs --profile`): take one part of the stack out.
 const throttle = process.env.BENCH_THROTTLE !== 'off';
 const validate = process.env.BENCH_VALIDATION !== 'off';
+const logConnections = process.env.BENCH_LOG_CONNECTIONS !== 'off';
 
 class EchoDto {
   @IsString()
@@ -64,6 +65,7 @@ class UncheckedEchoGateway {
       maxConnections: NEVER,
       maxConnectionsPerUser: NEVER,
       maxConnectionsPerIp: NEVER,
+      logConnections,
     }),
   ],
   providers: [validate ? EchoGateway : UncheckedEchoGateway],
