@@ -49,16 +49,18 @@ function connect(url) {
  */
 function urlsOf(job) {
   const { secret, sub, users, tamper } = job.auth;
-  const cache = new Map();
+  // Several nodes (`job.urls`): connection `i` goes to node `i % nodes`.
+  const bases = job.urls ?? [job.url];
+  const tokens = new Map();
   return (i) => {
     const name = users ? `user-${i % users}` : sub;
-    let url = cache.get(name);
-    if (!url) {
-      const token = signToken(secret, name);
-      url = `${job.url}?token=${tamper ? tamperToken(token) : token}`;
-      cache.set(name, url);
+    let token = tokens.get(name);
+    if (!token) {
+      token = signToken(secret, name);
+      token = tamper ? tamperToken(token) : token;
+      tokens.set(name, token);
     }
-    return url;
+    return `${bases[i % bases.length]}?token=${token}`;
   };
 }
 
@@ -142,7 +144,13 @@ class Samples {
       sorted.length
         ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]
         : null;
-    return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) };
+    return {
+      p50: at(0.5),
+      p90: at(0.9),
+      p99: at(0.99),
+      p999: at(0.999),
+      max: at(1),
+    };
   }
 }
 
@@ -219,6 +227,64 @@ const jobs = {
     return {
       stop: () => {
         running = false;
+        for (const ws of sockets) {
+          ws.terminate();
+        }
+      },
+    };
+  },
+
+  /**
+   * Open loop: `rate` requests a second in all, spread round-robin over `connections` sockets on
+   * a fixed schedule whatever the replies do; latency is measured from each request's scheduled
+   * time, so a server (or client) that falls behind shows it instead of hiding it.
+   */
+  async rate(job, window) {
+    const payload = Buffer.from(
+      job.idInData
+        ? `{"event":"echo","data":{"id":1,"text":"${TEXT}"}}`
+        : `{"event":"echo","id":1,"data":{"text":"${TEXT}"}}`,
+    );
+    const c = (window.counters = { replies: 0, errors: 0, sent: 0 });
+    const sockets = await openMany(
+      urlsOf(job),
+      job.connections,
+      job.connections,
+      readyOn(job.expect),
+    );
+    const intervalMs = 1000 / job.rate;
+    const queues = sockets.map(() => ({ times: [], head: 0 }));
+    sockets.forEach((ws, i) => {
+      const queue = queues[i];
+      ws.on('message', (data) => {
+        const at = queue.times[queue.head++];
+        if (queue.head > 1024) {
+          queue.times.splice(0, queue.head);
+          queue.head = 0;
+        }
+        window.samples.add(performance.now() - at);
+        if (data[11] === C) {
+          c.replies++;
+        } else {
+          c.errors++;
+        }
+      });
+    });
+    const startedAt = performance.now();
+    let sent = 0;
+    const timer = setInterval(() => {
+      const due = Math.floor((performance.now() - startedAt) / intervalMs);
+      while (sent < due) {
+        const i = sent % sockets.length;
+        queues[i].times.push(startedAt + sent * intervalMs);
+        sockets[i].send(payload, SEND_TEXT);
+        sent++;
+        c.sent++;
+      }
+    }, 1);
+    return {
+      stop: () => {
+        clearInterval(timer);
         for (const ws of sockets) {
           ws.terminate();
         }

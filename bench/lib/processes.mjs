@@ -346,3 +346,76 @@ export class ClientProcess {
     }
   }
 }
+
+/**
+ * Several server processes run as one (cluster members on Redis): `cpu()` sums their CPU time,
+ * `ports` lists them; everything else applies to each.
+ */
+export class ServerGroup {
+  constructor(servers) {
+    this.servers = servers;
+    this.port = servers[0].port;
+    this.ports = servers.map((server) => server.port);
+    this.logFile = servers[0].logFile;
+  }
+
+  static async start(plan, options, nodes) {
+    const servers = [];
+    try {
+      for (let i = 0; i < nodes; i++) {
+        servers.push(await ServerProcess.start(plan, options));
+      }
+    } catch (error) {
+      await Promise.all(servers.map((server) => server.stop()));
+      throw error;
+    }
+    return new ServerGroup(servers);
+  }
+
+  async cpu() {
+    const readings = await Promise.all(this.servers.map((s) => s.cpu()));
+    return {
+      cpuSec: readings.reduce((sum, r) => sum + r.cpuSec, 0),
+      userSec: readings.reduce((sum, r) => sum + r.userSec, 0),
+      wallSec: readings[0].wallSec,
+    };
+  }
+
+  probe(kind, extra) {
+    return this.servers[0].probe(kind, extra);
+  }
+
+  async settle(ms) {
+    await Promise.all(this.servers.map((server) => server.settle(ms)));
+  }
+
+  tail(lines) {
+    return this.servers.map((server) => server.tail(lines)).join('\n---\n');
+  }
+
+  async stop() {
+    await Promise.all(this.servers.map((server) => server.stop()));
+  }
+}
+
+/** Whether a Redis server answers PING on `url` (bench workloads that need one skip otherwise). */
+export function redisAnswers(url) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = createConnection({
+      host: hostname,
+      port: Number(port || 6379),
+    });
+    socket.setTimeout(1000);
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => {
+      socket.destroy();
+      resolve(data.toString().startsWith('+PONG'));
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

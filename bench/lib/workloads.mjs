@@ -7,6 +7,13 @@ function url(server, path) {
   return `ws://127.0.0.1:${server.port}${path}`;
 }
 
+/** Every node's URL, for a server that is several processes (`ServerGroup`). */
+function urls(server, path) {
+  return (server.ports ?? [server.port]).map(
+    (port) => `ws://127.0.0.1:${port}${path}`,
+  );
+}
+
 /** Runs `job`, then brackets `measureMs` of it with server CPU readings and client marks. */
 async function windowed(
   plan,
@@ -90,6 +97,45 @@ export async function echo(plan, server, def, cfg, auth) {
   };
 }
 
+/** Latency at a fixed open-loop rate, below every server's capacity. */
+export async function latency(plan, server, def, cfg, auth) {
+  const r = await windowed(
+    plan,
+    server,
+    {
+      kind: 'rate',
+      url: url(server, def.path),
+      auth: { ...auth, users: cfg.connections },
+      expect: def.expect,
+      idInData: def.idInData,
+      connections: cfg.connections,
+      rate: cfg.rate,
+    },
+    cfg,
+  );
+  if (r.errors > 0 || r.replies === 0) {
+    throw new Error(
+      `latency on ${def.label}: ${r.errors} error replies, ${r.replies} echoes`,
+    );
+  }
+  return {
+    perSec: r.replies / r.seconds,
+    // Under 1: the server (or the client) did not keep up with the schedule.
+    keptUp: r.replies / r.sent,
+    serverUs: (r.serverCpuSec / r.replies) * 1e6,
+    serverUserUs: (r.serverUserSec / r.replies) * 1e6,
+    p50Ms: r.latencyMs.p50,
+    p99Ms: r.latencyMs.p99,
+    p999Ms: r.latencyMs.p999,
+    maxMs: r.latencyMs.max,
+    serverBusy: r.serverBusy,
+    clientBusy: r.clientBusy,
+    otherLoad: r.otherLoad,
+    steal: r.steal,
+    count: r.replies,
+  };
+}
+
 /** Handshakes: connect (with `?token=`), wait until usable, close; `concurrency` at a time. */
 export async function handshake(plan, server, def, cfg, auth, refused = false) {
   const r = await windowed(
@@ -132,7 +178,7 @@ export async function fanout(plan, server, def, cfg, auth) {
     server,
     {
       kind: 'fanout',
-      url: url(server, def.fanout.path),
+      urls: urls(server, def.fanout.path),
       auth: { ...auth, sub: cfg.user },
       sendJoin: def.fanout.sendJoin,
       room: cfg.room,
