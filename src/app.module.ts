@@ -23,6 +23,8 @@ import { APP_CONFIG } from './config/app-config.constants.js';
 import type { AppConfig } from './config/app-config.interface.js';
 import { AppConfigModule } from './config/app-config.module.js';
 import { DatabaseModule } from './database/database.module.js';
+import { CorsPreflightMiddleware } from './observability/cors-preflight.middleware.js';
+import { HttpBodyParserMiddleware } from './observability/http-body-parser.middleware.js';
 import { HttpObservabilityMiddleware } from './observability/http-observability.middleware.js';
 import { ObservabilityModule } from './observability/observability.module.js';
 import { WebModule } from './web/web.module.js';
@@ -91,6 +93,14 @@ import { WebModule } from './web/web.module.js';
 })
 export class AppModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(HttpObservabilityMiddleware).forRoutes('{*path}');
+    // In this order: every response, body-parser refusals and preflights included, is timed and
+    // carries X-Request-Id (the app is created with APP_HTTP_OPTIONS: no parsers of Nest's own).
+    consumer
+      .apply(
+        HttpObservabilityMiddleware,
+        CorsPreflightMiddleware,
+        HttpBodyParserMiddleware,
+      )
+      .forRoutes('{*path}');
   }
 }

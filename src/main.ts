@@ -1,7 +1,7 @@
 import { ConsoleLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
-import { configureApp } from './app.setup.js';
+import { APP_HTTP_OPTIONS, configureApp } from './app.setup.js';
 import { APP_CONFIG } from './config/app-config.constants.js';
 import type { AppConfig } from './config/app-config.interface.js';
 import { loadAppConfig } from './config/app-config.loader.js';
@@ -11,7 +11,10 @@ async function bootstrap(): Promise<void> {
   const { logLevels, isProduction } = loadAppConfig(process.env);
   // Human-readable in development, JSON lines in production.
   const logger = new ConsoleLogger({ logLevels, json: isProduction });
-  const app = await NestFactory.create(AppModule, { logger });
+  const app = await NestFactory.create(AppModule, {
+    ...APP_HTTP_OPTIONS,
+    logger,
+  });
   const config = app.get<AppConfig>(APP_CONFIG);
   configureApp(app, config);
   app.enableShutdownHooks();

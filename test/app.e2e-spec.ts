@@ -125,3 +125,141 @@ describe('GET /health with the database down (e2e)', () => {
     await chat.close();
   });
 });
+
+describe('X-Process-Time, X-Request-Id and CORS on every response (e2e)', () => {
+  const ORIGIN = 'http://chat.example';
+  let chat: RunningChatApp;
+
+  beforeAll(async () => {
+    chat = await startChatApp({ WS_ALLOWED_ORIGINS: ORIGIN });
+  });
+
+  afterAll(async () => {
+    await chat.close();
+  });
+
+  const expectTraced = (headers: Record<string, string>): void => {
+    expect(headers['x-process-time']).toMatch(/^\d+\.\d{6}$/);
+    expect(headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  };
+
+  it.each([
+    [
+      'a JSON body over 100 KB',
+      'application/json',
+      JSON.stringify({ username: 'x'.repeat(120_000), password: 'y' }),
+      413,
+    ],
+    [
+      'a form body over 100 KB',
+      'application/x-www-form-urlencoded',
+      `username=${'x'.repeat(120_000)}&password=y`,
+      413,
+    ],
+    ['malformed JSON', 'application/json', '{"username": ', 400],
+  ])(
+    'answers %s with both headers (body-parser refusals)',
+    async (_case, type, body, status) => {
+      const response = await chat
+        .http()
+        .post('/auth/token')
+        .set('Content-Type', type)
+        .send(body)
+        .expect(status);
+      expectTraced(response.headers as Record<string, string>);
+    },
+  );
+
+  it('echoes the X-Request-Id of a refused body', async () => {
+    const response = await chat
+      .http()
+      .post('/auth/register')
+      .set('Content-Type', 'application/json')
+      .set('X-Request-Id', 'body-refusal-1')
+      .send('{')
+      .expect(400);
+    expect(response.headers['x-request-id']).toBe('body-refusal-1');
+  });
+
+  it('answers a preflight of an allowed origin 204 with CORS and both headers', async () => {
+    const response = await chat
+      .http()
+      .options('/auth/token')
+      .set('Origin', ORIGIN)
+      .set('Access-Control-Request-Method', 'POST')
+      .expect(204);
+    expect(response.headers['access-control-allow-origin']).toBe(ORIGIN);
+    expectTraced(response.headers as Record<string, string>);
+  });
+
+  it('answers a preflight of a foreign origin without allowing it, with both headers', async () => {
+    const response = await chat
+      .http()
+      .options('/auth/token')
+      .set('Origin', 'http://evil.example')
+      .set('Access-Control-Request-Method', 'POST')
+      .expect(204);
+    expect(response.headers['access-control-allow-origin']).toBeUndefined();
+    expectTraced(response.headers as Record<string, string>);
+  });
+
+  it('allows WS_ALLOWED_ORIGINS and exposes X-Process-Time and X-Request-Id to it', async () => {
+    const allowed = await chat
+      .http()
+      .get('/stats')
+      .set('Origin', ORIGIN)
+      .expect(200);
+    expect(allowed.headers['access-control-allow-origin']).toBe(ORIGIN);
+    expect(
+      String(allowed.headers['access-control-expose-headers'])
+        .split(',')
+        .map((name) => name.trim().toLowerCase())
+        .sort(),
+    ).toEqual(['x-process-time', 'x-request-id']);
+    const foreign = await chat
+      .http()
+      .get('/stats')
+      .set('Origin', 'http://evil.example')
+      .expect(200);
+    expect(foreign.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('puts both headers on 201, 409, 401 with a challenge and 429 with Retry-After', async () => {
+    const body = { username: 'traced', password: 'password123' };
+    expectTraced(
+      (await chat.http().post('/auth/register').send(body).expect(201))
+        .headers as Record<string, string>,
+    );
+    expectTraced(
+      (await chat.http().post('/auth/register').send(body).expect(409))
+        .headers as Record<string, string>,
+    );
+    for (let i = 0; i < 5; i++) {
+      const refused = await chat
+        .http()
+        .post('/token')
+        .type('form')
+        .send({ username: 'traced', password: 'wrong-password' })
+        .expect(401)
+        .expect('WWW-Authenticate', 'Bearer');
+      expectTraced(refused.headers as Record<string, string>);
+    }
+    const locked = await chat
+      .http()
+      .post('/token')
+      .type('form')
+      .send(body)
+      .expect(429);
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+    expectTraced(locked.headers as Record<string, string>);
+  });
+
+  it.each([['/metrics'], ['/health'], ['/web/nope.js']])(
+    'GET %s carries both headers',
+    async (path) => {
+      const response = await chat.http().get(path);
+      expect([200, 404]).toContain(response.status);
+      expectTraced(response.headers as Record<string, string>);
+    },
+  );
+});

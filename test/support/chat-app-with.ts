@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { AppModule } from '../../src/app.module.js';
-import { configureApp } from '../../src/app.setup.js';
+import { APP_HTTP_OPTIONS, configureApp } from '../../src/app.setup.js';
 import { UsersService } from '../../src/auth/users.service.js';
 import { APP_CONFIG } from '../../src/config/app-config.constants.js';
 import { loadAppConfig } from '../../src/config/app-config.loader.js';
@@ -71,7 +71,10 @@ export async function startChatAppWith(
   }
   const moduleRef = await builder.compile();
   const logger = new RecordingLogger({ logLevels: config.logLevels });
-  const app: INestApplication = moduleRef.createNestApplication({ logger });
+  const app: INestApplication = moduleRef.createNestApplication({
+    ...APP_HTTP_OPTIONS,
+    logger,
+  });
   configureApp(app, config);
   options.beforeListen?.(app.getHttpServer() as Server);
   await app.listen(0, '127.0.0.1');

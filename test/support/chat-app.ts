@@ -3,7 +3,7 @@ import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { AppModule } from '../../src/app.module.js';
-import { configureApp } from '../../src/app.setup.js';
+import { APP_HTTP_OPTIONS, configureApp } from '../../src/app.setup.js';
 import { APP_CONFIG } from '../../src/config/app-config.constants.js';
 import { loadAppConfig } from '../../src/config/app-config.loader.js';
 import { TEST_SECRET } from './tokens.js';
@@ -42,7 +42,10 @@ export async function startChatApp(
     .overrideProvider(APP_CONFIG)
     .useValue(config)
     .compile();
-  const app = moduleRef.createNestApplication({ logger: config.logLevels });
+  const app = moduleRef.createNestApplication({
+    ...APP_HTTP_OPTIONS,
+    logger: config.logLevels,
+  });
   configureApp(app, config);
   await app.listen(port, '127.0.0.1');
   const { port: boundPort } = app.getHttpServer().address() as AddressInfo;
