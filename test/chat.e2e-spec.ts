@@ -250,6 +250,24 @@ describe('Chat server (e2e)', () => {
     ['history', 'both room and with', { room: 'lobby', with: 'bob' }, 'with'],
     ['history', 'neither room nor with', {}, 'room'],
     ['history', 'limit 101', { room: 'lobby', limit: 101 }, 'limit'],
+    [
+      'history',
+      'an after cursor past 2^63 - 1',
+      { room: 'lobby', after: '9999999999999999999' },
+      'after',
+    ],
+    [
+      'history',
+      'an after cursor with a leading zero',
+      { room: 'lobby', after: '0123' },
+      'after',
+    ],
+    [
+      'history',
+      'a before cursor of "00"',
+      { with: 'bob', before: '00' },
+      'before',
+    ],
     ['private', 'no recipient', { text: 'x' }, 'to'],
   ])(
     'answers VALIDATION_FAILED for %s with %s',

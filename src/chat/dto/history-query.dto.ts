@@ -9,8 +9,8 @@ import {
   Min,
 } from 'class-validator';
 import { ROOM_PATTERN } from '../chat.constants.js';
+import { IsMessageId } from './message-id.validator.js';
 
-const MESSAGE_ID = /^[0-9]{1,19}$/;
 /**
  * `null` means "not given": `@IsOptional()` lets it through, so it becomes `undefined` here and
  * the service never queries with it (a null cursor or `with` used to fail as INTERNAL).
@@ -40,12 +40,12 @@ export class HistoryQueryDto {
 
   @IsOptional()
   @Transform(toIdString)
-  @Matches(MESSAGE_ID, { message: 'after must be a message id' })
+  @IsMessageId()
   after?: string;
 
   @IsOptional()
   @Transform(toIdString)
-  @Matches(MESSAGE_ID, { message: 'before must be a message id' })
+  @IsMessageId()
   before?: string;
 
   @IsOptional()
