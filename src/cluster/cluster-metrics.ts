@@ -17,6 +17,10 @@ export const clusterMetrics = {
     'chat_pubsub_publish_failures_total',
     'Deliveries that could not be published to other nodes (Redis unavailable)',
   ),
+  localFallbacks: counter(
+    'chat_redis_local_fallbacks_total',
+    "Cluster-state operations answered from this node's own connections because Redis failed",
+  ),
   reapedConnections: counter(
     'chat_reaped_connections_total',
     'Connections of dead nodes removed from the cluster presence',

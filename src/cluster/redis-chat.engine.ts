@@ -10,6 +10,7 @@ import type {
   ChatEngine,
   RoomSummary,
 } from '../chat/engine/chat-engine.interface.js';
+import { MemoryChatEngine } from '../chat/engine/memory-chat.engine.js';
 import { clusterMetrics } from './cluster-metrics.js';
 import { RedisService } from './redis.service.js';
 
@@ -87,6 +88,11 @@ function isDelivery(value: unknown): value is ChatDelivery {
  * reaper (one node at a time, under a lock) then announces the leaves and offlines. Deliveries go
  * to local connections at once and to other nodes over one pub/sub channel; a node ignores its
  * own publications, so every connection gets a frame exactly once, in per-sender order.
+ *
+ * A `MemoryChatEngine` mirrors this node's own connections (rooms, statuses). While Redis is
+ * unreachable every operation falls back to it, so the node keeps serving its local clients
+ * (joins, room and private messages among them, new connections); the heartbeat writes the
+ * mirror back (statuses included) once Redis answers again, even if Redis lost its data.
  */
 @Injectable()
 export class RedisChatEngine
@@ -94,6 +100,8 @@ export class RedisChatEngine
 {
   private readonly logger = new Logger(RedisChatEngine.name);
   private readonly local = new Map<string, LocalConnection>();
+  /** This node's connections only: the answers while Redis is unreachable. */
+  private readonly mirror = new MemoryChatEngine();
   private handler: (delivery: ChatDelivery) => void = () => undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly channel: string;
@@ -142,21 +150,24 @@ export class RedisChatEngine
   ): Promise<boolean> {
     const state = this.localOf(connectionId, user);
     state.rooms.add(room);
-    const now = Date.now();
-    const first = await this.client().eval(
-      JOIN,
-      4,
-      this.roomUserKey(room, user),
-      this.redis.key('room', room),
-      this.redis.key('rooms'),
-      this.redis.key('userrooms', user),
-      now,
-      now + this.ttlMs,
-      connectionId,
-      user,
-      room,
-    );
-    return first === 1;
+    const firstHere = await this.mirror.joinRoom(room, user, connectionId);
+    return this.orLocal(firstHere, async () => {
+      const now = Date.now();
+      const first = await this.client().eval(
+        JOIN,
+        4,
+        this.roomUserKey(room, user),
+        this.redis.key('room', room),
+        this.redis.key('rooms'),
+        this.redis.key('userrooms', user),
+        now,
+        now + this.ttlMs,
+        connectionId,
+        user,
+        room,
+      );
+      return first === 1;
+    });
   }
 
   async leaveRoom(
@@ -165,45 +176,69 @@ export class RedisChatEngine
     connectionId: string,
   ): Promise<boolean> {
     this.local.get(connectionId)?.rooms.delete(room);
-    const last = await this.client().eval(
-      LEAVE,
-      3,
-      this.roomUserKey(room, user),
-      this.redis.key('room', room),
-      this.redis.key('userrooms', user),
-      connectionId,
-      Date.now(),
-      user,
-      room,
-    );
-    return last === 1;
+    const lastHere = await this.mirror.leaveRoom(room, user, connectionId);
+    return this.orLocal(lastHere, async () => {
+      const last = await this.client().eval(
+        LEAVE,
+        3,
+        this.roomUserKey(room, user),
+        this.redis.key('room', room),
+        this.redis.key('userrooms', user),
+        connectionId,
+        Date.now(),
+        user,
+        room,
+      );
+      return last === 1;
+    });
   }
 
   async isMember(room: string, user: string): Promise<boolean> {
-    const score = await this.client().zscore(
-      this.redis.key('room', room),
-      user,
-    );
-    return score !== null && Number(score) > Date.now();
+    // A member through one of this node's connections needs no round trip (nor Redis).
+    if (await this.mirror.isMember(room, user)) {
+      return true;
+    }
+    return this.orLocal(false, async () => {
+      const score = await this.client().zscore(
+        this.redis.key('room', room),
+        user,
+      );
+      return score !== null && Number(score) > Date.now();
+    });
   }
 
-  roomMembers(room: string): Promise<string[]> {
-    return this.client().zrangebyscore(
-      this.redis.key('room', room),
-      Date.now(),
-      '+inf',
+  async roomMembers(room: string): Promise<string[]> {
+    return this.orLocal(
+      () => this.mirror.roomMembers(room),
+      () =>
+        this.client().zrangebyscore(
+          this.redis.key('room', room),
+          Date.now(),
+          '+inf',
+        ),
     );
   }
 
-  roomsOf(user: string): Promise<string[]> {
-    return this.client().zrangebyscore(
-      this.redis.key('userrooms', user),
-      Date.now(),
-      '+inf',
+  async roomsOf(user: string): Promise<string[]> {
+    return this.orLocal(
+      () => this.mirror.roomsOf(user),
+      () =>
+        this.client().zrangebyscore(
+          this.redis.key('userrooms', user),
+          Date.now(),
+          '+inf',
+        ),
     );
   }
 
   async listRooms(): Promise<RoomSummary[]> {
+    return this.orLocal(
+      () => this.mirror.listRooms(),
+      () => this.listRoomsInRedis(),
+    );
+  }
+
+  private async listRoomsInRedis(): Promise<RoomSummary[]> {
     const rooms = await this.client().smembers(this.redis.key('rooms'));
     const now = Date.now();
     const pipeline = this.client().pipeline();
@@ -221,37 +256,50 @@ export class RedisChatEngine
 
   async userConnected(user: string, connectionId: string): Promise<boolean> {
     this.localOf(connectionId, user);
-    const now = Date.now();
-    const first = await this.client().eval(
-      CONNECT,
-      3,
-      this.redis.key('user', user),
-      this.redis.key('users'),
-      this.redis.key('status'),
-      now,
-      now + this.ttlMs,
-      connectionId,
-      user,
-    );
-    return first === 1;
+    const firstHere = await this.mirror.userConnected(user, connectionId);
+    return this.orLocal(firstHere, async () => {
+      const now = Date.now();
+      const first = await this.client().eval(
+        CONNECT,
+        3,
+        this.redis.key('user', user),
+        this.redis.key('users'),
+        this.redis.key('status'),
+        now,
+        now + this.ttlMs,
+        connectionId,
+        user,
+      );
+      return first === 1;
+    });
   }
 
   async userDisconnected(user: string, connectionId: string): Promise<boolean> {
     this.local.delete(connectionId);
-    const last = await this.client().eval(
-      DISCONNECT,
-      3,
-      this.redis.key('user', user),
-      this.redis.key('users'),
-      this.redis.key('status'),
-      connectionId,
-      Date.now(),
-      user,
-    );
-    return last === 1;
+    const lastHere = await this.mirror.userDisconnected(user, connectionId);
+    return this.orLocal(lastHere, async () => {
+      const last = await this.client().eval(
+        DISCONNECT,
+        3,
+        this.redis.key('user', user),
+        this.redis.key('users'),
+        this.redis.key('status'),
+        connectionId,
+        Date.now(),
+        user,
+      );
+      return last === 1;
+    });
   }
 
   async onlineUsers(): Promise<number> {
+    return this.orLocal(
+      () => this.mirror.onlineUsers(),
+      () => this.onlineUsersInRedis(),
+    );
+  }
+
+  private async onlineUsersInRedis(): Promise<number> {
     const users = await this.client().smembers(this.redis.key('users'));
     const now = Date.now();
     const pipeline = this.client().pipeline();
@@ -263,6 +311,15 @@ export class RedisChatEngine
   }
 
   async statuses(users: string[]): Promise<Map<string, UserStatus>> {
+    return this.orLocal(
+      () => this.mirror.statuses(users),
+      () => this.statusesInRedis(users),
+    );
+  }
+
+  private async statusesInRedis(
+    users: string[],
+  ): Promise<Map<string, UserStatus>> {
     const now = Date.now();
     const pipeline = this.client().pipeline();
     for (const user of users) {
@@ -283,7 +340,10 @@ export class RedisChatEngine
   }
 
   async setStatus(user: string, status: UserStatus): Promise<void> {
-    await this.client().hset(this.redis.key('status'), user, status);
+    await this.mirror.setStatus(user, status);
+    await this.orLocal(undefined, async () => {
+      await this.client().hset(this.redis.key('status'), user, status);
+    });
   }
 
   async publish(delivery: ChatDelivery): Promise<void> {
@@ -333,10 +393,19 @@ export class RedisChatEngine
     const rooms = this.redis.key('rooms');
     const users = this.redis.key('users');
     const status = this.redis.key('status');
+    const known = await this.mirror.statuses([
+      ...new Set([...this.local.values()].map(({ user }) => user)),
+    ]);
     for (const [connectionId, { user, rooms: joined }] of this.local) {
       pipeline.zadd(this.redis.key('user', user), expiry, connectionId);
       pipeline.sadd(users, user);
-      pipeline.hsetnx(status, user, 'online');
+      // Only fills a gap (a Redis that lost its data): a newer status set elsewhere stays.
+      const mine = known.get(user);
+      pipeline.hsetnx(
+        status,
+        user,
+        mine === undefined || mine === 'offline' ? 'online' : mine,
+      );
       for (const room of joined) {
         pipeline.zadd(this.roomUserKey(room, user), expiry, connectionId);
         pipeline.zadd(this.redis.key('room', room), 'GT', expiry, user);
@@ -446,6 +515,25 @@ export class RedisChatEngine
         'delivery failed',
         error instanceof Error ? error.stack : String(error),
       );
+    }
+  }
+
+  /**
+   * The cluster-wide answer from Redis, or, when Redis fails (unreachable: commands fail at once,
+   * or after the command timeout), this node's own answer, counted and logged.
+   */
+  private async orLocal<T>(
+    local: T | (() => Promise<T>),
+    work: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      clusterMetrics.localFallbacks.inc();
+      this.redis.logError(error as Error);
+      return typeof local === 'function'
+        ? (local as () => Promise<T>)()
+        : local;
     }
   }
 

@@ -13,8 +13,9 @@ const LOG_EVERY_MS = 10_000;
 
 /**
  * The Redis connections of a cluster node (`REDIS_URL`): one for commands, one for pub/sub.
- * Commands fail fast while Redis is unreachable (no offline queue), so an outage never builds an
- * unbounded backlog; ioredis reconnects by itself and the engine restores what it owns.
+ * Commands fail fast while Redis is unreachable (no offline queue, a 1 s command timeout), so an
+ * outage never builds an unbounded backlog; ioredis reconnects by itself and the engine restores
+ * what it owns.
  */
 @Injectable()
 export class RedisService implements OnApplicationShutdown {
@@ -37,6 +38,8 @@ export class RedisService implements OnApplicationShutdown {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       connectTimeout: 2000,
+      // A Redis that stops answering without closing the connection fails commands too.
+      commandTimeout: 1000,
       retryStrategy: (times: number) => Math.min(100 * times, 2000),
     };
     this.client = new Redis(config.redisUrl, options);

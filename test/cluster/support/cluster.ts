@@ -217,7 +217,8 @@ export class OwnRedis {
 
   async stop(): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null) {
+    // A killed process has a signalCode and no exitCode: stopping it twice must not wait forever.
+    if (!child || child.exitCode !== null || child.signalCode !== null) {
       return;
     }
     const exited = new Promise<void>((resolveExit) =>
