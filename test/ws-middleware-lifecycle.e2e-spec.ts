@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import type {
-  WsConnectionContext,
-  WsConnectionMiddleware,
+import {
+  WsConnectionRegistry,
+  type WsConnectionContext,
+  type WsConnectionMiddleware,
 } from '@app/ws-middleware';
 import jwt from 'jsonwebtoken';
 import { signToken, TEST_SECRET } from './support/tokens.js';
@@ -12,6 +13,21 @@ const shortToken = (sub: string, seconds: number): string =>
   jwt.sign({ sub, exp: Math.floor(Date.now() / 1000) + seconds }, TEST_SECRET, {
     algorithm: 'HS256',
   });
+
+/** Polls `condition` (state with no event to await) until true, bounded by `timeoutMs`. */
+async function until(
+  condition: () => boolean,
+  what: string,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 /** Expiry, heartbeat, backpressure and graceful shutdown. */
 describe('WsMiddlewareAdapter lifecycle (e2e)', () => {
@@ -53,6 +69,35 @@ describe('WsMiddlewareAdapter lifecycle (e2e)', () => {
       });
       // The deadline has passed for both: the refreshed connection still answers.
       expect((await refreshed.request('ping', {})).event).toBe('ping');
+    });
+  });
+
+  describe('token expiry within the clock tolerance', () => {
+    let server: RunningTestApp;
+    beforeAll(async () => {
+      server = await startTestApp({ clockToleranceSec: 3 });
+    });
+    afterAll(async () => {
+      await server.app.close();
+    });
+
+    it('handles the messages of a token accepted within the tolerance, then closes 1008 "Token expired" at exp + tolerance', async () => {
+      const exp = Math.floor(Date.now() / 1000) - 1;
+      const token = jwt.sign({ sub: 'late', exp }, TEST_SECRET, {
+        algorithm: 'HS256',
+      });
+      const client = await connect(`${server.url()}?token=${token}`);
+      // WsAuthGuard runs on echo (not @WsPublic()): same tolerance as the handshake.
+      expect(await client.request('echo', { text: 'still here' })).toEqual({
+        event: 'echo',
+        id: expect.anything(),
+        data: { text: 'still here', dto: true },
+      });
+      expect(await client.waitClosed(5000)).toEqual({
+        code: 1008,
+        reason: 'Token expired',
+      });
+      expect(Date.now()).toBeGreaterThanOrEqual((exp + 3) * 1000 - 50);
     });
   });
 
@@ -107,6 +152,18 @@ describe('WsMiddlewareAdapter lifecycle (e2e)', () => {
       }
       const fast = await connect(`${server.url()}?token=${signToken('fast')}`);
       expect((await fast.request('ping', {})).event).toBe('ping');
+      // The client stays unread until the server has given up on it: resuming as soon as the
+      // other client is served raced the server still working through the 40 floods, one per
+      // event-loop turn, so the client read everything and was never a slow consumer.
+      const registry = server.app.get(WsConnectionRegistry, { strict: false });
+      const serverSide = [...registry.all()].find(
+        (connection) => connection.user?.id === 'slow',
+      );
+      await until(
+        () => serverSide?.isOpen === false,
+        'the server to close the unread connection',
+        10_000,
+      );
       tcp.resume();
       expect(await client.waitClosed(10_000)).toEqual({
         code: 1008,

@@ -1,23 +1,38 @@
 import {
+  Inject,
   Injectable,
+  Optional,
   type CanActivate,
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { getWsConnection } from '../adapters/ws-connection.js';
 import { WsError } from '../errors/ws-error.js';
+import type { ResolvedWsMiddlewareOptions } from '../utils/resolve-options.util.js';
+import { WS_RESOLVED_OPTIONS } from '../utils/resolved-options.token.js';
 import { WS_PUBLIC_KEY } from '../ws-middleware.constants.js';
 
 /**
- * Per-message authentication: the connection has a user and an unexpired token. Connections are
- * only accepted once authenticated, so this guards against expiry races and foreign sockets.
+ * Per-message authentication: the connection has a user and a token that has not expired, with
+ * the same `clockToleranceSec` as the handshake and the expiry close (a token accepted within
+ * the tolerance is not refused message by message until the connection is closed). Connections
+ * are only accepted once authenticated, so this guards against expiry races and foreign sockets.
  * Handlers marked `@WsPublic()` skip it.
  *
  * @publicApi
  */
 @Injectable()
 export class WsAuthGuard implements CanActivate {
-  constructor(private readonly reflector: Reflector) {}
+  private readonly toleranceMs: number;
+
+  constructor(
+    private readonly reflector: Reflector,
+    @Optional()
+    @Inject(WS_RESOLVED_OPTIONS)
+    options?: ResolvedWsMiddlewareOptions,
+  ) {
+    this.toleranceMs = (options?.clockToleranceSec ?? 0) * 1000;
+  }
 
   canActivate(context: ExecutionContext): boolean {
     if (
@@ -34,7 +49,7 @@ export class WsAuthGuard implements CanActivate {
     }
     if (
       connection.tokenExpiresAt !== undefined &&
-      connection.tokenExpiresAt <= Date.now()
+      connection.tokenExpiresAt + this.toleranceMs <= Date.now()
     ) {
       throw WsError.unauthorized('Token expired');
     }
