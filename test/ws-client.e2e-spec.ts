@@ -309,6 +309,62 @@ describe('ChatClient against the chat server (e2e)', () => {
     }, 30_000);
   });
 
+  describe('backoff against a server that is down', () => {
+    let chat: RunningChatApp | undefined;
+
+    afterAll(async () => {
+      await chat?.close();
+    });
+
+    it('retries refused connections with exponentially growing, jittered waits, connects when the server is back, and starts over', async () => {
+      chat = await startChatApp();
+      const port = chat.port;
+      // The jitter source at its top: every wait is just under its ceiling (39, not 40), so the
+      // growth shows.
+      const alice = newClient(chat, signToken('alice'), {
+        reconnect: { initialDelayMs: 40, maxDelayMs: 400, factor: 2 },
+        random: () => 0.999,
+      });
+      const waits: { attempt?: number; delayMs?: number; code?: number }[] = [];
+      alice.on('state', (change) => {
+        if (change.state === 'reconnecting') {
+          waits.push({
+            attempt: change.attempt,
+            delayMs: change.delayMs,
+            code: change.close?.code,
+          });
+        }
+      });
+      await alice.connect();
+
+      await chat.close();
+      chat = undefined;
+      // Nothing listens on the port now: each attempt is refused by the OS (1006).
+      await until(() => waits.length >= 6, 'six reconnect waits', 10_000);
+      expect(waits.slice(0, 6)).toEqual([
+        { attempt: 1, delayMs: 39, code: 1001 },
+        { attempt: 2, delayMs: 79, code: 1006 },
+        { attempt: 3, delayMs: 159, code: 1006 },
+        { attempt: 4, delayMs: 319, code: 1006 },
+        { attempt: 5, delayMs: 399, code: 1006 },
+        { attempt: 6, delayMs: 399, code: 1006 },
+      ]);
+
+      const ready = nextEvent(alice, 'ready', () => true, 5000);
+      chat = await startChatApp({}, port);
+      expect((await ready)[0]).toMatchObject({ reconnected: true });
+      expect(await alice.ping()).toEqual({ ts: isoDate });
+
+      // A connection that was accepted resets the backoff: the next loss waits the first step.
+      const before = waits.length;
+      await chat.close();
+      chat = undefined;
+      await until(() => waits.length > before, 'a wait after the second loss');
+      expect(waits[before]).toEqual({ attempt: 1, delayMs: 39, code: 1001 });
+      alice.close();
+    }, 30_000);
+  });
+
   describe('refusals and token refresh', () => {
     let chat: RunningChatApp;
 
