@@ -67,6 +67,13 @@ const WS_CONNECTION = Symbol('ws-middleware:connection');
 const OPEN = 1;
 const RATE_WINDOW_MS = 60_000;
 const FORCE_TERMINATE_MS = 5_000;
+/**
+ * Queued frames (and their bytes) one connection may handle before it lets the event loop turn:
+ * a client that pipelines hundreds of frames must not keep the loop to itself, or every reply and
+ * broadcast it causes piles up unsent until members that read everything look like slow consumers.
+ */
+const DRAIN_FRAMES_PER_TURN = 32;
+const DRAIN_BYTES_PER_TURN = 64 * 1024;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const CREDENTIAL_HEADERS = new Set([
   'authorization',
@@ -113,9 +120,11 @@ export class WsConnection implements WsConnectionContext {
   private ready = false;
   private closed = false;
   private busy = false;
-  /** A drain of the queue is scheduled for the next turn of the event loop. */
-  private drainScheduled = false;
   private paused = false;
+  /** Queued frames handled since the queue last let the event loop turn, and their bytes. */
+  private drainedFrames = 0;
+  private drainedBytes = 0;
+  private drainScheduled = false;
   private readonly queue: RawData[] = [];
   private handlers: Map<string, WsBoundHandler> | undefined;
   private current: WsRequest | undefined;
@@ -362,7 +371,16 @@ export class WsConnection implements WsConnectionContext {
 
   private drain(): void {
     while (this.ready && !this.busy && !this.closed && this.queue.length > 0) {
+      if (
+        this.drainedFrames >= DRAIN_FRAMES_PER_TURN ||
+        this.drainedBytes >= DRAIN_BYTES_PER_TURN
+      ) {
+        this.drainNextTurn();
+        break;
+      }
       const next = this.queue.shift() as RawData;
+      this.drainedFrames++;
+      this.drainedBytes += rawLength(next);
       this.process(next);
     }
     if (
@@ -372,6 +390,19 @@ export class WsConnection implements WsConnectionContext {
       this.paused = false;
       this.socket.resume();
     }
+  }
+
+  private drainNextTurn(): void {
+    if (this.drainScheduled) {
+      return;
+    }
+    this.drainScheduled = true;
+    setImmediate(() => {
+      this.drainScheduled = false;
+      this.drainedFrames = 0;
+      this.drainedBytes = 0;
+      this.drain();
+    });
   }
 
   private process(data: RawData): void {
@@ -456,18 +487,7 @@ export class WsConnection implements WsConnectionContext {
       this.deps.logger.error(error);
     }
     this.busy = false;
-    if (this.queue.length === 0) {
-      this.drain();
-    } else if (!this.drainScheduled) {
-      // The next queued frame waits for the next turn of the event loop: a client that pipelines
-      // hundreds of frames must not keep the loop to itself (other sockets unread, every reply and
-      // broadcast piling up unsent until healthy readers look like slow consumers).
-      this.drainScheduled = true;
-      setImmediate(() => {
-        this.drainScheduled = false;
-        this.drain();
-      });
-    }
+    this.drain();
   }
 
   private finish(request: WsRequest, value: unknown): void {
@@ -625,6 +645,13 @@ function subPathOf(pathname: string, gatewayPath: string): string | undefined {
   } catch {
     return pathname.slice(base.length);
   }
+}
+
+function rawLength(data: RawData): number {
+  if (Array.isArray(data)) {
+    return data.reduce((sum, part) => sum + part.length, 0);
+  }
+  return data instanceof ArrayBuffer ? data.byteLength : data.length;
 }
 
 function rawToString(data: RawData): string {
