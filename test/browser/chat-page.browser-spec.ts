@@ -13,12 +13,17 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 const WAIT_MS = 15_000;
 
-/** A logged-in page and the console problems it reported. */
+/** A logged-in page, the console problems it reported, and every URL it opened. */
 interface ChatPage {
   page: Page;
   context: BrowserContext;
   problems: string[];
+  /** HTTP requests, navigations and WebSocket handshakes, in order. */
+  urls: string[];
 }
+
+/** A JWT (three base64url parts, the first a JSON header). */
+const JWT_PATTERN = /eyJ[\w-]*\.[\w-]+\.[\w-]+/;
 
 /** Waits for `predicate` in the page, failing with a message that says what was awaited. */
 async function waitInPage(
@@ -90,6 +95,10 @@ describe('Chat page in Chromium (browser e2e)', () => {
     const context = await browser.newContext({ viewport });
     const page = await context.newPage();
     const problems: string[] = [];
+    const urls: string[] = [];
+    page.on('request', (request) => urls.push(request.url()));
+    page.on('websocket', (socket) => urls.push(socket.url()));
+    page.on('framenavigated', (frame) => urls.push(frame.url()));
     page.on('pageerror', (error) =>
       problems.push(`pageerror: ${error.message}`),
     );
@@ -107,7 +116,7 @@ describe('Chat page in Chromium (browser e2e)', () => {
         problems.push(`console: ${message.text()}`);
       }
     });
-    const opened = { page, context, problems };
+    const opened = { page, context, problems, urls };
     pages.push(opened);
     return opened;
   }
@@ -359,6 +368,32 @@ describe('Chat page in Chromium (browser e2e)', () => {
     await waitForText(alice.page, 'carol was here', 'alice');
     // bob's status survived the reconnect.
     expect(await bob.page.inputValue('#status-select')).toBe('away');
+
+    // The token never travels in a URL (the client sends it as the bearer subprotocol), and
+    // lives only in this tab's sessionStorage: no cookie, nothing in localStorage.
+    for (const { page, urls } of [alice, bob]) {
+      const token = await page.evaluate(
+        () =>
+          (
+            JSON.parse(sessionStorage.getItem('chat.session') ?? '{}') as {
+              token?: unknown;
+            }
+          ).token,
+      );
+      expect(token).toMatch(JWT_PATTERN);
+      expect(urls.filter((url) => url.startsWith('ws://'))).not.toEqual([]);
+      expect(
+        urls.filter(
+          (url) =>
+            JWT_PATTERN.test(url) ||
+            /[?&]token=/.test(url) ||
+            url.includes(String(token)),
+        ),
+      ).toEqual([]);
+      expect(
+        await page.evaluate(() => [document.cookie, localStorage.length]),
+      ).toEqual(['', 0]);
+    }
 
     for (const { problems } of [alice, bob]) {
       expect(problems).toEqual([]);
