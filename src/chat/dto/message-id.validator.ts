@@ -20,7 +20,8 @@ export function IsMessageId(options?: ValidationOptions): PropertyDecorator {
           typeof value === 'string' &&
           MESSAGE_ID.test(value) &&
           BigInt(value) <= MAX_MESSAGE_ID,
-        defaultMessage: ({ property }) => `${property} must be a message id`,
+        defaultMessage: (args) =>
+          `${args?.property ?? 'value'} must be a message id`,
       },
     },
     options,
