@@ -108,6 +108,8 @@ function pack() {
   for (const required of [
     'package.json',
     'README.md',
+    'CHANGELOG.md',
+    'LICENSE',
     'dist/index.js',
     'dist/index.d.ts',
   ]) {
