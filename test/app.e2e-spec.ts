@@ -1,5 +1,7 @@
 import { DataSource } from 'typeorm';
 import { startChatApp, type RunningChatApp } from './support/chat-app.js';
+import { eventually } from './support/security.js';
+import { WsTestClient } from './support/ws-test-client.js';
 
 describe('AppModule HTTP (e2e)', () => {
   let chat: RunningChatApp;
@@ -262,4 +264,121 @@ describe('X-Process-Time, X-Request-Id and CORS on every response (e2e)', () => 
       expectTraced(response.headers as Record<string, string>);
     },
   );
+});
+
+/** The value of one sample of the Prometheus text, 0 when absent. */
+function sample(text: string, name: string, labels = ''): number {
+  const escaped = `${name}${labels ? `{${labels}}` : ''}`.replace(
+    /[.*+?^${}()|[\]\\]/g,
+    '\\$&',
+  );
+  const match = new RegExp(`^${escaped} (\\S+)$`, 'm').exec(text);
+  return match ? Number(match[1]) : 0;
+}
+
+describe('GET /metrics and GET /stats move with the traffic (e2e)', () => {
+  let chat: RunningChatApp;
+
+  beforeAll(async () => {
+    chat = await startChatApp({ WS_RATE_LIMIT: '2' });
+  });
+
+  afterAll(async () => {
+    await chat.close();
+  });
+
+  const scrape = async (): Promise<string> =>
+    (await chat.http().get('/metrics').expect(200)).text;
+  const stats = async (): Promise<Record<string, number>> =>
+    (await chat.http().get('/stats').expect(200)).body as Record<
+      string,
+      number
+    >;
+
+  it('counts connections, frames, refusals and rate limiting, and /stats agrees', async () => {
+    const before = await scrape();
+    expect(sample(before, 'ws_connections_active')).toBe(0);
+
+    const alice = await chat.connect(await chat.login('alice', 'wonderland'));
+    const bob = await chat.connect(await chat.login('bob', 'builder'));
+    let text = await scrape();
+    expect(sample(text, 'ws_connections_active')).toBe(2);
+    expect(sample(text, 'ws_connections_total', 'result="accepted"')).toBe(2);
+    expect(await stats()).toEqual({
+      connections: 2,
+      messagesReceived: 0,
+      messagesSent: 2, // the two welcomes
+      rooms: 0,
+      onlineUsers: 2,
+    });
+
+    for (let i = 0; i < 3; i++) {
+      await alice.request('ping', {});
+    }
+    await alice.request('no-such-event', {});
+    alice.sendRaw('not json');
+    await alice.next('exception');
+    await alice.request('join', { room: 'metered' });
+    for (let i = 0; i < 3; i++) {
+      await alice.request('message', { room: 'metered', text: `m${i}` });
+    }
+    // 2 welcomes, 3 pings, 2 errors, presence + join reply, 2 messages x (reply + broadcast),
+    // and the RATE_LIMITED reply of the third message.
+    const sent = 2 + 3 + 2 + 2 + 2 * 2 + 1;
+    text = await scrape();
+    expect(sample(text, 'ws_messages_received_total', 'event="ping"')).toBe(3);
+    expect(sample(text, 'ws_messages_received_total', 'event="unknown"')).toBe(
+      2,
+    );
+    expect(sample(text, 'ws_messages_received_total', 'event="join"')).toBe(1);
+    expect(sample(text, 'ws_messages_received_total', 'event="message"')).toBe(
+      3,
+    );
+    expect(text).not.toContain('no-such-event');
+    expect(sample(text, 'ws_messages_sent_total')).toBe(sent);
+    expect(sample(text, 'ws_rate_limited_total')).toBe(1);
+    expect(
+      sample(text, 'ws_handler_duration_seconds_count', 'event="ping"'),
+    ).toBe(3);
+    expect(
+      sample(text, 'ws_handler_duration_seconds_count', 'event="message"'),
+    ).toBe(3);
+    expect(await stats()).toEqual({
+      connections: 2,
+      messagesReceived: 9,
+      messagesSent: sent,
+      rooms: 1,
+      onlineUsers: 2,
+    });
+
+    const refused = new WsTestClient(`${chat.url()}?token=not-a-token`);
+    expect((await refused.waitClosed()).code).toBe(1008);
+    const anonymous = new WsTestClient(chat.url());
+    expect((await anonymous.waitClosed()).code).toBe(1008);
+    text = await scrape();
+    expect(sample(text, 'ws_auth_failures_total', 'reason="invalid"')).toBe(1);
+    expect(sample(text, 'ws_auth_failures_total', 'reason="missing"')).toBe(1);
+    expect(sample(text, 'ws_connections_total', 'result="refused"')).toBe(2);
+
+    alice.close();
+    await alice.waitClosed();
+    await eventually(
+      async () => sample(await scrape(), 'ws_connections_active') === 1,
+      'ws_connections_active to drop to 1',
+      5000,
+    );
+    expect(await stats()).toMatchObject({
+      connections: 1,
+      rooms: 0,
+      onlineUsers: 1,
+    });
+    bob.close();
+    await bob.waitClosed();
+    await eventually(
+      async () => sample(await scrape(), 'ws_connections_active') === 0,
+      'ws_connections_active to drop to 0',
+      5000,
+    );
+    expect(await stats()).toMatchObject({ connections: 0, onlineUsers: 0 });
+  });
 });
