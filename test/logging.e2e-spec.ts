@@ -1,46 +1,15 @@
-import { ConsoleLogger, type INestApplication } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
-import { inspect } from 'node:util';
 import request from 'supertest';
 import { AppModule } from '../src/app.module.js';
 import { APP_HTTP_OPTIONS, configureApp } from '../src/app.setup.js';
 import { UsersService } from '../src/auth/users.service.js';
 import { APP_CONFIG } from '../src/config/app-config.constants.js';
 import { loadAppConfig } from '../src/config/app-config.loader.js';
+import { CapturingLogger } from './support/capturing-logger.js';
 import { signToken, TEST_SECRET } from './support/tokens.js';
 import { WsTestClient } from './support/ws-test-client.js';
-
-/** Every line the application logs, at every level, instead of printing it. */
-class CapturingLogger extends ConsoleLogger {
-  readonly lines: string[] = [];
-
-  private capture(level: string, message: unknown, rest: unknown[]): void {
-    const text = [message, ...rest]
-      .map((part) => (typeof part === 'string' ? part : inspect(part)))
-      .join(' ');
-    this.lines.push(`${level} ${text}`);
-  }
-
-  override log(message: unknown, ...rest: unknown[]): void {
-    this.capture('log', message, rest);
-  }
-  override error(message: unknown, ...rest: unknown[]): void {
-    this.capture('error', message, rest);
-  }
-  override warn(message: unknown, ...rest: unknown[]): void {
-    this.capture('warn', message, rest);
-  }
-  override debug(message: unknown, ...rest: unknown[]): void {
-    this.capture('debug', message, rest);
-  }
-  override verbose(message: unknown, ...rest: unknown[]): void {
-    this.capture('verbose', message, rest);
-  }
-  override fatal(message: unknown, ...rest: unknown[]): void {
-    this.capture('fatal', message, rest);
-  }
-}
 
 /**
  * What the chat server logs at LOG_LEVEL=verbose while clients connect with `?token=`, chat,

@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import {
   WsMiddlewareAdapter,
@@ -15,14 +15,24 @@ export interface RunningTestApp {
   url(path?: string): string;
 }
 
-/** Starts the test gateway app on port 0 with the given library options. */
+/**
+ * Starts the test gateway app on port 0 with the given library options (and a logger of the
+ * spec's, set before the providers are created, to see what the library logs).
+ */
 export async function startTestApp(
   overrides: Partial<WsMiddlewareModuleOptions> = {},
+  logger?: LoggerService,
 ): Promise<RunningTestApp> {
-  const moduleRef = await Test.createTestingModule({
+  let builder = Test.createTestingModule({
     imports: [TestAppModule.register(overrides)],
-  }).compile();
-  const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
+  });
+  if (logger) {
+    builder = builder.setLogger(logger);
+  }
+  const moduleRef = await builder.compile();
+  const app = moduleRef.createNestApplication({
+    logger: logger ?? ['error', 'warn'],
+  });
   app.useWebSocketAdapter(new WsMiddlewareAdapter(app));
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;

@@ -1,4 +1,9 @@
-import { Injectable, Module, type DynamicModule } from '@nestjs/common';
+import {
+  Injectable,
+  Module,
+  UseInterceptors,
+  type DynamicModule,
+} from '@nestjs/common';
 import { SkipThrottle, Throttle, ThrottlerModule } from '@nestjs/throttler';
 import {
   MessageBody,
@@ -18,6 +23,7 @@ import {
   WsConnection,
   WsConnectionRefusedError,
   WsError,
+  WsLoggingInterceptor,
   WsMiddlewareModule,
   WsPublic,
   WsUser,
@@ -127,6 +133,15 @@ export class TestGateway {
   @SubscribeMessage('limited')
   limited(): { ok: true } {
     return { ok: true };
+  }
+
+  @UseInterceptors(WsLoggingInterceptor)
+  @SubscribeMessage('logged')
+  logged(@MessageBody() body: EchoDto): { text: string } {
+    if (body.text === 'fail') {
+      throw WsError.forbidden('No');
+    }
+    return { text: body.text };
   }
 
   @WsPublic()
