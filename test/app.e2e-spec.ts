@@ -299,7 +299,8 @@ describe('GET /metrics and GET /stats move with the traffic (e2e)', () => {
     const before = await scrape();
     expect(sample(before, 'ws_connections_active')).toBe(0);
 
-    const alice = await chat.connect(await chat.login('alice', 'wonderland'));
+    const aliceToken = await chat.login('alice', 'wonderland');
+    const alice = await chat.connect(aliceToken);
     const bob = await chat.connect(await chat.login('bob', 'builder'));
     let text = await scrape();
     expect(sample(text, 'ws_connections_active')).toBe(2);
@@ -359,6 +360,8 @@ describe('GET /metrics and GET /stats move with the traffic (e2e)', () => {
     expect(sample(text, 'ws_auth_failures_total', 'reason="invalid"')).toBe(1);
     expect(sample(text, 'ws_auth_failures_total', 'reason="missing"')).toBe(1);
     expect(sample(text, 'ws_connections_total', 'result="refused"')).toBe(2);
+    expect(text).not.toContain(aliceToken);
+    expect(text).not.toContain('not-a-token');
 
     alice.close();
     await alice.waitClosed();
