@@ -136,14 +136,21 @@ describe('Chat cluster: three nodes on Redis and PostgreSQL', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(nodes.map((node) => node.stop()));
-    const redis = new Redis('redis://127.0.0.1:6379');
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) {
-      await redis.del(...keys);
+    // The run's keys and schema go even if a node fails to stop.
+    try {
+      await Promise.all(nodes.map((node) => node.stop()));
+    } finally {
+      const redis = new Redis('redis://127.0.0.1:6379');
+      try {
+        const keys = await redis.keys(`${prefix}*`);
+        if (keys.length > 0) {
+          await redis.del(...keys);
+        }
+      } finally {
+        redis.disconnect();
+        await schema.drop();
+      }
     }
-    redis.disconnect();
-    await schema.drop();
   });
 
   it('delivers a room message to members on every node exactly once, in order', async () => {
@@ -424,6 +431,31 @@ describe('Chat cluster: three nodes on Redis and PostgreSQL', () => {
     ).toEqual([missed1.data.id, missed2.data.id]);
   });
 
+  it('keeps a deployment with another key prefix on the same Redis apart', async () => {
+    // Its prefix extends the run's, so that the cleanup of the run's keys takes its keys too.
+    const other = new ChatNode(
+      await freePort(),
+      nodeEnv(schema, `${prefix}other:`, 'redis://127.0.0.1:6379'),
+    );
+    nodes.push(other);
+    await other.start();
+    const alice = await a.token('alice', 'wonderland');
+    for (let i = 0; i < 3; i++) {
+      await connect(a, alice, '/ws/same-name');
+    }
+    // alice's three connections (the per-user limit) are not counted by the other deployment.
+    const elsewhere = await connect(other, alice, '/ws/same-name');
+    const bob = await connect(other, await other.token('bob', 'builder'));
+    expect((await bob.request('members', { room: 'same-name' })).data).toEqual({
+      room: 'same-name',
+      members: [{ user: 'alice', status: 'online' }],
+    });
+    expect(
+      (await elsewhere.request('rooms', {})).data.rooms as unknown[],
+    ).toEqual([{ room: 'same-name', members: 1 }]);
+    await other.stop();
+  });
+
   it('ignores and counts garbage on the cluster channel', async () => {
     const redis = new Redis('redis://127.0.0.1:6379');
     await redis.publish(`${prefix}events`, 'not json');
@@ -501,9 +533,12 @@ describe('Chat cluster: Redis outage', () => {
     for (const client of clients.splice(0)) {
       client.socket.terminate();
     }
-    await Promise.all([a.stop(), b.stop()]);
-    await redis.stop();
-    await schema.drop();
+    try {
+      await Promise.all([a.stop(), b.stop()]);
+      await redis.stop();
+    } finally {
+      await schema.drop();
+    }
   });
 
   it('keeps serving local clients, reports 503, and resumes cross-node delivery when Redis returns', async () => {
