@@ -71,6 +71,7 @@ import { WebModule } from './web/web.module.js';
           ? config.wsAllowedOrigins
           : undefined,
         connectRateLimit: config.wsConnectRateLimit,
+        trustProxy: config.trustProxy,
         maxConnections: config.wsMaxConnections,
         maxConnectionsPerUser: config.wsMaxConnectionsPerUser,
         maxConnectionsPerIp: config.wsMaxConnectionsPerIp,

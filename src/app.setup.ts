@@ -23,6 +23,14 @@ export const APP_HTTP_OPTIONS = {
 /** What `main.ts` and the e2e specs both do to an application before it listens. */
 export function configureApp(app: INestApplication, config: AppConfig): void {
   app.useWebSocketAdapter(new WsMiddlewareAdapter(app));
+  if (config.trustProxy > 0) {
+    // Express's req.ip (login lockout) then agrees with the WebSocket limits on the client IP.
+    (
+      app.getHttpAdapter().getInstance() as {
+        set(key: string, value: unknown): void;
+      }
+    ).set('trust proxy', config.trustProxy);
+  }
   app.enableCors({
     origin:
       config.wsAllowedOrigins.length > 0 ? config.wsAllowedOrigins : false,

@@ -53,6 +53,11 @@ export interface AppConfig {
   readonly wsMaxConnections: number;
   /** `WS_CONNECT_RATE_LIMIT`: WebSocket handshakes one IP may start per minute. Default 120. */
   readonly wsConnectRateLimit: number;
+  /**
+   * `TRUST_PROXY`: reverse proxies in front of the server whose `X-Forwarded-For` entries are
+   * trusted for the client IP (per-IP limits, login lockout). Default 0: the socket's peer.
+   */
+  readonly trustProxy: number;
   /** `WS_MAX_MESSAGE_BYTES`: largest accepted frame, in bytes. Default 65536. */
   readonly wsMaxMessageBytes: number;
   /** `WS_HEARTBEAT_MS`: ping interval in milliseconds. Default 30000. */

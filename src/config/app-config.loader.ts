@@ -70,6 +70,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv): AppConfig {
     wsMaxConnectionsPerIp: read.integer('WS_MAX_CONNECTIONS_PER_IP', 50, 1),
     wsMaxConnections: read.integer('WS_MAX_CONNECTIONS', 10000, 1),
     wsConnectRateLimit: read.integer('WS_CONNECT_RATE_LIMIT', 120, 1),
+    trustProxy: read.integer('TRUST_PROXY', 0, 0, 10),
     wsMaxMessageBytes: read.integer(
       'WS_MAX_MESSAGE_BYTES',
       65536,
