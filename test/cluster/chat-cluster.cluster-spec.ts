@@ -473,21 +473,32 @@ describe('Chat cluster: three nodes on Redis and PostgreSQL', () => {
     expect((await onA.request('ping', {})).event).toBe('ping');
   });
 
-  it('shows the users of a SIGKILLed node offline and releases its connection counts', async () => {
+  it('shows the users of a SIGKILLed node offline, releases its connection counts, and loses nothing it acknowledged', async () => {
     const frank = await a.token('frank', 'password123', true);
     const watcher = await connect(
       a,
       await a.token('alice', 'wonderland'),
       '/ws/doomed',
     );
+    const franks: WsTestClient[] = [];
     for (let i = 0; i < 3; i++) {
-      await connect(c, frank, '/ws/doomed');
+      franks.push(await connect(c, frank, '/ws/doomed'));
     }
     await watcher.waitFor(
       (f) => f.event === 'presence' && f.data.user === 'frank',
       'frank joins',
       5000,
     );
+    const before = await watcher.request('message', {
+      room: 'doomed',
+      text: 'before',
+    });
+    // Killed right after the reply to frank's last message.
+    const last = await franks[0]?.request('message', {
+      room: 'doomed',
+      text: 'last words',
+    });
+    expect(last?.event).toBe('message');
     await c.kill();
     const started = Date.now();
     const leave = await watcher.waitFor(
@@ -506,9 +517,19 @@ describe('Chat cluster: three nodes on Redis and PostgreSQL', () => {
     // The README's bound: entries live three heartbeats past their last refresh and some node
     // reaps at least every two, so at most five heartbeats (plus slack for a shared machine).
     expect(Date.now() - started).toBeLessThan(HEARTBEAT_MS * 5 + 2000);
+    const back: WsTestClient[] = [];
     for (let i = 0; i < 3; i++) {
-      await connect(b, frank);
+      back.push(await connect(b, frank, '/ws/doomed'));
     }
+    const history = await back[0]?.request('history', {
+      room: 'doomed',
+      after: before.data.id,
+    });
+    expect(
+      (history?.data.messages as { id: string; text: string }[]).map(
+        ({ id, text }) => [id, text],
+      ),
+    ).toEqual([[last?.data.id, 'last words']]);
   });
 });
 
