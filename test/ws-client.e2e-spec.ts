@@ -350,10 +350,12 @@ describe('ChatClient against the chat server (e2e)', () => {
         { attempt: 6, delayMs: 399, code: 1006 },
       ]);
 
+      // A request made while the server is down waits for the reconnect (within its timeout).
+      const queued = alice.ping();
       const ready = nextEvent(alice, 'ready', () => true, 5000);
       chat = await startChatApp({}, port);
       expect((await ready)[0]).toMatchObject({ reconnected: true });
-      expect(await alice.ping()).toEqual({ ts: isoDate });
+      expect(await queued).toEqual({ ts: isoDate });
 
       // A connection that was accepted resets the backoff: the next loss waits the first step.
       const before = waits.length;
@@ -363,6 +365,35 @@ describe('ChatClient against the chat server (e2e)', () => {
       expect(waits[before]).toEqual({ attempt: 1, delayMs: 39, code: 1001 });
       alice.close();
     }, 30_000);
+
+    it('gives up after maxAttempts refused attempts, rejecting what waits with DISCONNECTED', async () => {
+      chat = await startChatApp();
+      const bob = newClient(chat, signToken('bob'), {
+        reconnect: { initialDelayMs: 20, maxDelayMs: 40, maxAttempts: 3 },
+      });
+      await bob.connect();
+      const closed = nextEvent(
+        bob,
+        'state',
+        (change) => change.state === 'closed',
+        10_000,
+      );
+      let attempts = 0;
+      bob.on('state', (change) => {
+        if (change.state === 'connecting') {
+          attempts += 1;
+        }
+      });
+      await chat.close();
+      chat = undefined;
+      const waiting = bob.ping().catch((error: unknown) => error);
+      const [change] = await closed;
+      expect(change.error).toMatchObject({ code: 'DISCONNECTED' });
+      expect(change.decision).toEqual({ reconnect: true, reason: 'transient' });
+      expect(attempts).toBe(3);
+      expect(await waiting).toMatchObject({ code: 'DISCONNECTED' });
+      expect(bob.state).toBe('closed');
+    });
   });
 
   describe('refusals and token refresh', () => {
