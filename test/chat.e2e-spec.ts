@@ -380,13 +380,16 @@ describe('Chat server (e2e)', () => {
   });
 
   it('closes 1008 "Invalid room" for /ws/{room} with a bad room, and "Invalid user" for a deleted user', async () => {
-    const bad = new (await import('./support/ws-test-client.js')).WsTestClient(
-      `${chat.url('/ws/bad%20room')}?token=${alice}`,
-    );
-    expect(await bad.waitClosed()).toEqual({
-      code: 1008,
-      reason: 'Invalid room',
-    });
+    const { WsTestClient } = await import('./support/ws-test-client.js');
+    // A room with a space, an empty room and one with a slash: upgraded, then refused.
+    for (const path of ['/ws/bad%20room', '/ws/', '/ws/a/b', '/ws/room/']) {
+      const bad = new WsTestClient(`${chat.url(path)}?token=${alice}`);
+      expect(await bad.waitClosed()).toEqual({
+        code: 1008,
+        reason: 'Invalid room',
+      });
+      expect(bad.httpStatus).toBeUndefined();
+    }
 
     const erin = await chat.register('erin');
     await chat.app.get(UsersService).delete('erin');

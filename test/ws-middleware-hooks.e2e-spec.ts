@@ -1,4 +1,4 @@
-import type { WsTransformMeta } from '@app/ws-middleware';
+import { WsMetricsService, type WsTransformMeta } from '@app/ws-middleware';
 import { CapturingLogger } from './support/capturing-logger.js';
 import { eventually } from './support/security.js';
 import { signToken } from './support/tokens.js';
@@ -130,11 +130,9 @@ describe('WsMiddlewareModule hooks and logs (e2e)', () => {
       );
     });
 
-    // Known defect of the adapter (libs/ws-middleware/src/adapters/ws-connection.ts, `process`):
-    // with any @UseInterceptors() Nest's handler resolves to an Observable, which the adapter
-    // serializes as the reply ({"source":{"source":{}}}) instead of subscribing to it, so the
-    // handler never runs. Flip to it() once the adapter unwraps it.
-    it.failing(
+    // With @UseInterceptors() Nest's handler resolves to an Observable: the reply is what it
+    // emits (it once was the Observable itself, serialized, and the handler never ran).
+    it(
       'runs a handler behind WsLoggingInterceptor and logs its event, outcome and duration',
       async () => {
         const client = await connect(server, 'wren');
@@ -165,5 +163,26 @@ describe('WsMiddlewareModule hooks and logs (e2e)', () => {
         );
       },
     );
+
+    it('runs an async handler behind WsTimingInterceptor, timed once in each histogram', async () => {
+      const client = await connect(server, 'wren');
+      expect((await client.request('timed', { text: 'tick' })).data).toEqual({
+        text: 'tick',
+      });
+      expect((await client.request('timed', { text: '' })).data.code).toBe(
+        'VALIDATION_FAILED',
+      );
+      const metrics = await server.app
+        .get(WsMetricsService)
+        .registry.metrics();
+      // Every request, from dispatch to reply, by the adapter.
+      expect(metrics).toMatch(
+        /^ws_handler_duration_seconds_count\{event="timed"\} 2$/m,
+      );
+      // By the interceptor, in its own histogram (pipes and handler run inside it).
+      expect(metrics).toMatch(
+        /^ws_handler_execution_seconds_count\{event="timed"\} 2$/m,
+      );
+    });
   });
 });

@@ -24,6 +24,7 @@ import {
   WsConnectionRefusedError,
   WsError,
   WsLoggingInterceptor,
+  WsTimingInterceptor,
   WsMiddlewareModule,
   WsPublic,
   WsUser,
@@ -141,6 +142,13 @@ export class TestGateway {
     if (body.text === 'fail') {
       throw WsError.forbidden('No');
     }
+    return { text: body.text };
+  }
+
+  @UseInterceptors(WsTimingInterceptor)
+  @SubscribeMessage('timed')
+  async timed(@MessageBody() body: EchoDto): Promise<{ text: string }> {
+    await new Promise((resolve) => setImmediate(resolve));
     return { text: body.text };
   }
 

@@ -345,12 +345,12 @@ export class WsConnection implements WsConnectionContext {
         if (isThenable(result)) {
           this.deps.trackHook(
             Promise.resolve(result).catch((error: unknown) =>
-              this.deps.logger.error(`close hook failed id=${this.id}`, error),
+              this.deps.logger.error(`close hook failed id=${this.id} user=${this.userLabel}`, error),
             ),
           );
         }
       } catch (error) {
-        this.deps.logger.error(`close hook failed id=${this.id}`, error);
+        this.deps.logger.error(`close hook failed id=${this.id} user=${this.userLabel}`, error);
       }
     }
   }
@@ -467,14 +467,22 @@ export class WsConnection implements WsConnectionContext {
             defaultValue: undefined,
           })
         : Promise.resolve(result);
+      const failed = (exception: unknown): void => {
+        request.failure ??= { exception };
+        this.settle(request, undefined);
+      };
       // One reaction per request (no finally/catch chain): it finishes, then drains the queue.
-      pending.then(
-        (value) => this.settle(request, value),
-        (exception: unknown) => {
-          request.failure ??= { exception };
-          this.settle(request, undefined);
-        },
-      );
+      // With interceptors, Nest's handler resolves to an Observable: the reply is what it emits.
+      pending.then((value) => {
+        if (isObservable(value)) {
+          lastValueFrom(value, { defaultValue: undefined }).then(
+            (emitted) => this.settle(request, emitted),
+            failed,
+          );
+          return;
+        }
+        this.settle(request, value);
+      }, failed);
       return;
     }
     this.finish(request, result);
@@ -484,7 +492,10 @@ export class WsConnection implements WsConnectionContext {
     try {
       this.finish(request, value);
     } catch (error) {
-      this.deps.logger.error(error);
+      this.deps.logger.error(
+        `reply failed id=${this.id} user=${this.userLabel} event=${request.event}`,
+        describeException(error),
+      );
     }
     this.busy = false;
     this.drain();
@@ -637,7 +648,7 @@ function streamOf(socket: WebSocket): CorkableStream | undefined {
 
 function subPathOf(pathname: string, gatewayPath: string): string | undefined {
   const base = gatewayPath.endsWith('/') ? gatewayPath : `${gatewayPath}/`;
-  if (!pathname.startsWith(base) || pathname.length === base.length) {
+  if (pathname === gatewayPath || !pathname.startsWith(base)) {
     return undefined;
   }
   try {

@@ -36,7 +36,8 @@ interface Services {
  * frames until the connection is accepted, dispatches the `{event, data, id}` envelope with exactly
  * one reply per request, and closes clients with 1001 on shutdown.
  *
- * A gateway at path `/ws` also serves `/ws/<segment>`; the segment is `connection.subPath`.
+ * A gateway at path `/ws` also serves `/ws/<rest>`; `<rest>` (decoded, possibly empty or with
+ * slashes) is `connection.subPath`, for connection middleware to accept or refuse.
  *
  * @publicApi
  */
@@ -186,16 +187,23 @@ export class WsMiddlewareAdapter extends WsAdapter {
       return undefined;
     }
     const servers = (this.wsServersRegistry.get(port) ?? []) as PathedServer[];
-    return servers.find((server) => {
-      if (pathname === server.path) {
-        return true;
-      }
+    // The exact path first, then the gateway whose path is the longest prefix: whatever follows
+    // it (empty, or with more slashes) is `connection.subPath`, for the app to accept or refuse.
+    const exact = servers.find((server) => server.path === pathname);
+    if (exact) {
+      return exact;
+    }
+    let best: PathedServer | undefined;
+    for (const server of servers) {
       const base = server.path.endsWith('/') ? server.path : `${server.path}/`;
-      const rest = pathname.slice(base.length);
-      return (
-        pathname.startsWith(base) && rest.length > 0 && !rest.includes('/')
-      );
-    });
+      if (
+        pathname.startsWith(base) &&
+        (!best || server.path.length > best.path.length)
+      ) {
+        best = server;
+      }
+    }
+    return best;
   }
 
   private onConnection(
@@ -250,7 +258,7 @@ export class WsMiddlewareAdapter extends WsAdapter {
             return;
           }
           this.logger.error(
-            `connection pipeline failed id=${connection.id}`,
+            `connection pipeline failed id=${connection.id} user=${connection.userLabel}`,
             describeException(error),
           );
           connection.close(

@@ -8,8 +8,10 @@ import { finalize, type Observable } from 'rxjs';
 import { WsMetricsService } from '../services/ws-metrics.service.js';
 
 /**
- * Records a handler's duration in `ws_handler_duration_seconds`. The adapter already times every
- * request (cheaper); use this only to time a handler on its own, without guards and pipes.
+ * Records the time spent inside it (the pipes and the handler; guards run before interceptors) in
+ * `ws_handler_execution_seconds`.
+ * The adapter already times every request from dispatch to reply in
+ * `ws_handler_duration_seconds` (at no interceptor cost); this one is for a closer look.
  *
  * @publicApi
  */
@@ -24,7 +26,10 @@ export class WsTimingInterceptor implements NestInterceptor {
       .handle()
       .pipe(
         finalize(() =>
-          this.metrics.handlerDone(event, (performance.now() - started) / 1000),
+          this.metrics.handlerExecuted(
+            event,
+            (performance.now() - started) / 1000,
+          ),
         ),
       );
   }

@@ -26,7 +26,10 @@ export interface WsConnectionContext {
   readonly connectedAt: number;
   /** Request path without the query string, e.g. `/ws/general`. */
   readonly path: string;
-  /** The path segment after the gateway path (`general` for `/ws/general` on a `/ws` gateway), decoded. */
+  /**
+   * What follows the gateway path and a slash, decoded: `general` for `/ws/general` on a `/ws`
+   * gateway, `''` for `/ws/`, `a/b` for `/ws/a/b`; `undefined` for `/ws` itself.
+   */
   readonly subPath: string | undefined;
   /** Query parameters, `token` removed. */
   readonly query: URLSearchParams;

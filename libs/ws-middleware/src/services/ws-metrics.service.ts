@@ -56,6 +56,15 @@ export class WsMetricsService {
     registers: [this.registry],
   });
 
+  /** Only with `WsTimingInterceptor`: what runs inside it (pipes and the handler), by event. */
+  private readonly handlerExecution = new Histogram({
+    name: 'ws_handler_execution_seconds',
+    help: 'Time inside WsTimingInterceptor (pipes and handler), by event',
+    labelNames: ['event'] as const,
+    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+
   constructor() {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
@@ -142,5 +151,10 @@ export class WsMetricsService {
       messagesReceived: this.received,
       messagesSent: this.sent,
     };
+  }
+
+  /** A handler's own duration, from `WsTimingInterceptor` (`ws_handler_execution_seconds`). */
+  handlerExecuted(event: string, seconds: number): void {
+    this.handlerExecution.observe({ event }, seconds);
   }
 }
