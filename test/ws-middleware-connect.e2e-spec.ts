@@ -162,10 +162,20 @@ describe('WsMiddlewareAdapter connect pipeline (e2e)', () => {
       });
     });
 
-    it('answers 404 to upgrades on unknown paths', async () => {
-      const client = open(`${server.url('/nope')}?token=${signToken('alice')}`);
+    it('answers 404 to upgrades on unknown paths, echoing a sane X-Request-Id', async () => {
+      const client = open(
+        `${server.url('/nope')}?token=${signToken('alice')}`,
+        undefined,
+        { 'X-Request-Id': 'trace-42' },
+      );
       await client.waitClosed();
       expect(client.httpStatus).toBe(404);
+      expect(client.httpHeaders['x-request-id']).toBe('trace-42');
+      const insane = open(server.url('/nope'), undefined, {
+        'X-Request-Id': 'bad id\twith spaces',
+      });
+      await insane.waitClosed();
+      expect(insane.httpHeaders['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     });
   });
 
@@ -238,6 +248,8 @@ describe('WsMiddlewareAdapter connect pipeline (e2e)', () => {
       );
       await client.waitClosed();
       expect(client.httpStatus).toBe(403);
+      expect(client.httpHeaders['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(client.httpHeaders['x-process-time']).toMatch(/^\d+\.\d+$/);
     });
 
     it.each([
@@ -314,6 +326,7 @@ describe('WsMiddlewareAdapter connect pipeline (e2e)', () => {
       await limited.waitClosed();
       expect(limited.httpStatus).toBe(429);
       expect(Number(limited.httpHeaders['retry-after'])).toBeGreaterThan(0);
+      expect(limited.httpHeaders['x-process-time']).toMatch(/^\d+\.\d+$/);
     });
   });
 

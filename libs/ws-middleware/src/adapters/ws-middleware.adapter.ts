@@ -1,6 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import { WsAdapter } from '@nestjs/platform-ws';
+import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Observable } from 'rxjs';
@@ -123,6 +124,7 @@ export class WsMiddlewareAdapter extends WsAdapter {
     }
     this.httpServersRegistry.set(port, httpServer);
     const listener: UpgradeListener = (request, socket, head) => {
+      upgradeStartedAt.set(request, process.hrtime.bigint());
       socket.on('error', () => socket.destroy());
       this.onUpgrade(port, request, socket, head).catch(() => socket.destroy());
     };
@@ -149,16 +151,22 @@ export class WsMiddlewareAdapter extends WsAdapter {
     const { registry, policy } = this.resolve();
     const server = this.findServer(port, request.url ?? '/');
     if (!server) {
-      refuseUpgrade(socket, 404, 'Not Found');
+      refuseUpgrade(request, socket, 404, 'Not Found');
       return;
     }
     if (registry.isDraining) {
-      refuseUpgrade(socket, 503, 'Service Unavailable');
+      refuseUpgrade(request, socket, 503, 'Service Unavailable');
       return;
     }
     const refusal = await policy.check(request);
     if (refusal) {
-      refuseUpgrade(socket, refusal.status, refusal.message, refusal.headers);
+      refuseUpgrade(
+        request,
+        socket,
+        refusal.status,
+        refusal.message,
+        refusal.headers,
+      );
       return;
     }
     if (socket.destroyed) {
@@ -280,7 +288,17 @@ function maxFragmentsFor(maxMessageBytes: number): number {
   return Math.max(16, Math.ceil(maxMessageBytes / 256));
 }
 
+/** When each upgrade request reached the adapter, for `X-Process-Time` on a refusal. */
+const upgradeStartedAt = new WeakMap<http.IncomingMessage, bigint>();
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Answers an upgrade with an HTTP error, with the headers every HTTP response of a Nest app
+ * usually carries: `X-Request-Id` (a sane incoming one echoed, else a new one) and
+ * `X-Process-Time` (seconds since the upgrade request arrived).
+ */
 function refuseUpgrade(
+  request: http.IncomingMessage,
   socket: Duplex,
   status: number,
   message: string,
@@ -289,12 +307,21 @@ function refuseUpgrade(
   if (socket.destroyed) {
     return;
   }
+  const incoming = request.headers['x-request-id'];
+  const requestId =
+    typeof incoming === 'string' && SANE_REQUEST_ID.test(incoming)
+      ? incoming
+      : randomUUID();
+  const started = upgradeStartedAt.get(request) ?? process.hrtime.bigint();
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const body = `${message}\n`;
   const lines = [
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? message}`,
     'Connection: close',
     'Content-Type: text/plain; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(body)}`,
+    `X-Request-Id: ${requestId}`,
+    `X-Process-Time: ${seconds.toFixed(6)}`,
     ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
   ];
   socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
