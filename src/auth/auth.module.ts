@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { RedisLoginAttemptStore } from '../cluster/redis-login-attempt.store.js';
+import { RedisService } from '../cluster/redis.service.js';
 import { APP_CONFIG } from '../config/app-config.constants.js';
 import type { AppConfig } from '../config/app-config.interface.js';
 import { UserEntity } from '../database/entities/user.entity.js';
@@ -41,7 +43,12 @@ import { UsersService } from './users.service.js';
     JwtAuthGuard,
     {
       provide: LoginAttemptStore,
-      useFactory: () => new MemoryLoginAttemptStore(),
+      // Cluster-wide with REDIS_URL (ClusterModule, global, when the app has it).
+      inject: [{ token: RedisService, optional: true }],
+      useFactory: (redis?: RedisService) =>
+        redis?.enabled
+          ? new RedisLoginAttemptStore(redis)
+          : new MemoryLoginAttemptStore(),
     },
   ],
   exports: [AuthService, UsersService, JwtAuthGuard, JwtModule],

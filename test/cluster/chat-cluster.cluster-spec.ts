@@ -349,6 +349,25 @@ describe('Chat cluster: three nodes on Redis and PostgreSQL', () => {
     expect(limited.data.retryAfterMs).toBeLessThanOrEqual(60_000);
   });
 
+  it('shares the login lockout across nodes', async () => {
+    await a.token('gina', 'password123', true);
+    const attempt = (node: ChatNode, password: string) =>
+      fetch(`${node.http}/token`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ username: 'gina', password }).toString(),
+      });
+    // Five failures spread over the three nodes lock the name out for this address everywhere.
+    for (const node of [a, b, c, a, b]) {
+      expect((await attempt(node, 'wrong-password')).status).toBe(401);
+    }
+    for (const node of [c, a]) {
+      const locked = await attempt(node, 'password123');
+      expect(locked.status).toBe(429);
+      expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+  });
+
   it('shares the per-user connection limit across nodes', async () => {
     const erin = await a.token('erin', 'password123', true);
     await connect(a, erin);
