@@ -400,6 +400,60 @@ describe('Chat page in Chromium (browser e2e)', () => {
     }
   });
 
+  it("registers a new user, loads a room's history on join, and leaves the room", async () => {
+    const erin = await chat.connect(await chat.register('erin'), '/ws/orchard');
+    await erin.next('join');
+    const posted: string[] = [];
+    for (const text of ['apples first', 'then pears']) {
+      posted.push(
+        String(
+          (await erin.request('message', { room: 'orchard', text })).data.id,
+        ),
+      );
+    }
+
+    const dana = await openPage({ width: 1000, height: 700 });
+    await dana.page.goto(`http://127.0.0.1:${chat.port}/`);
+    await dana.page.fill('#login-username', 'dana');
+    await dana.page.fill('#login-password', 'dana-password');
+    await dana.page.click('#register-button');
+    await waitConnected(dana.page, 'dana');
+    await joinRoom(dana.page, 'orchard');
+    await waitForText(dana.page, 'then pears', 'dana');
+    expect(await shownTexts(dana.page)).toEqual(['apples first', 'then pears']);
+    expect(await shownIds(dana.page)).toEqual(posted);
+    await erin.waitFor(
+      (f) => f.event === 'presence' && f.data.user === 'dana',
+      "dana's join",
+    );
+    await shoot(dana.page, '06-dana-registered-history.png');
+
+    await dana.page.click('#leave-button');
+    // Still listed (erin is in it), no longer joined, with one member; dana is back in #general.
+    await waitInPage(
+      dana.page,
+      '#orchard to be listed as not joined, with 1 member',
+      () => {
+        const item = document.querySelector('#room-list [data-room="orchard"]');
+        return (
+          item !== null &&
+          !item.closest('li')?.classList.contains('joined') &&
+          item.querySelector('.count')?.textContent === '1'
+        );
+      },
+    );
+    expect(await dana.page.textContent('#conversation-title')).toBe('#general');
+    expect(
+      (
+        await erin.waitFor(
+          (f) => f.event === 'presence' && f.data.action === 'leave',
+          "dana's leave",
+        )
+      ).data,
+    ).toMatchObject({ room: 'orchard', user: 'dana' });
+    expect(dana.problems).toEqual([]);
+  });
+
   it('tells the user when they are rate limited, and signs them out when the token is refused', async () => {
     const eve = await openPage({ width: 1000, height: 640 });
     await chat.close();
