@@ -55,9 +55,6 @@ async function until(
   }
 }
 
-const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
-
 /** `ws`'s WebSocket, counting the attempts and refusing to connect while `gate.open` is false. */
 function gatedWebSocket(gate: { open: boolean; attempts: number }) {
   return class GatedWebSocket extends WebSocket {
@@ -417,6 +414,8 @@ describe('ChatClient against the chat server (e2e)', () => {
         const client = newClient(chat, token, {
           WebSocket: gatedWebSocket(gate),
         });
+        const states: string[] = [];
+        client.on('state', (change) => states.push(change.state));
         const closed = nextEvent(
           client,
           'state',
@@ -431,7 +430,8 @@ describe('ChatClient against the chat server (e2e)', () => {
           reconnect: false,
           reason: 'auth',
         });
-        await sleep(400);
+        // 'closed' is final: no reconnect was scheduled (that would have been 'reconnecting').
+        expect(states).not.toContain('reconnecting');
         expect(gate.attempts).toBe(1);
         expect(client.state).toBe('closed');
         await expect(client.ping()).rejects.toMatchObject({ code: 'CLOSED' });
@@ -445,11 +445,14 @@ describe('ChatClient against the chat server (e2e)', () => {
       const second = newClient(chat, signToken('bob'), {
         WebSocket: gatedWebSocket(gate),
       });
+      const states: string[] = [];
+      second.on('state', (change) => states.push(change.state));
       await expect(second.connect()).rejects.toMatchObject({
         code: 'REFUSED',
         closeReason: 'Too many connections',
       });
-      await sleep(400);
+      expect(second.state).toBe('closed');
+      expect(states).not.toContain('reconnecting');
       expect(gate.attempts).toBe(1);
       expect(first.state).toBe('open');
     });
@@ -457,7 +460,6 @@ describe('ChatClient against the chat server (e2e)', () => {
     it('refreshes the token before it expires; without refresh it is closed "Token expired" for good', async () => {
       await chat.register('carol');
       const refreshed: string[] = [];
-      const started = Date.now();
       // 8 s: long enough not to be refreshed before the handshake (done under 5 s left).
       const alice = newClient(chat, signToken('alice', 8), {
         refreshToken: async (current) => {
@@ -466,7 +468,8 @@ describe('ChatClient against the chat server (e2e)', () => {
         },
       });
       const gate = { open: true, attempts: 0 };
-      const carol = newClient(chat, signToken('carol', 2), {
+      // carol's token outlives alice's first one by 1 s, so her close marks that alice's lapsed.
+      const carol = newClient(chat, signToken('carol', 9), {
         WebSocket: gatedWebSocket(gate),
       });
       const tokenRefreshed = nextEvent(alice, 'tokenRefreshed');
@@ -476,12 +479,12 @@ describe('ChatClient against the chat server (e2e)', () => {
       expect(refreshed).toHaveLength(1);
       expect(Date.parse(expiresAt) - Date.now()).toBeGreaterThan(590_000);
 
-      // carol's token lapses (2 s + the server's 5 s clock tolerance): closed, not retried.
+      // carol's token lapses (9 s + the server's 5 s clock tolerance): closed, not retried.
       const [change] = await nextEvent(
         carol,
         'state',
         (state) => state.state === 'closed',
-        12_000,
+        20_000,
       );
       expect(change.close).toMatchObject({
         code: 1008,
@@ -489,8 +492,7 @@ describe('ChatClient against the chat server (e2e)', () => {
       });
       expect(change.decision).toEqual({ reconnect: false, reason: 'auth' });
       expect(gate.attempts).toBe(1);
-      // alice's original token lapses too (8 s + 5 s); the refreshed one keeps her connected.
-      await sleep(Math.max(0, started + 13_500 - Date.now()));
+      // alice's original token (8 s + 5 s) lapsed a second before; the refreshed one keeps her.
       expect(alice.state).toBe('open');
       expect(await alice.ping()).toEqual({ ts: isoDate });
     }, 30_000);
