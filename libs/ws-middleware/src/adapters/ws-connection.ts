@@ -38,7 +38,7 @@ import {
 /** A message handler as Nest binds it to one client: `(data, event) => result`. */
 export type WsBoundHandler = (data: unknown, event: string) => unknown;
 
-/** What every connection shares: one object, not one copy per socket. */
+/** @internal What every connection shares: one object, not one copy per socket. */
 export interface WsConnectionDeps {
   options: ResolvedWsMiddlewareOptions;
   metrics: WsMetricsService;
@@ -82,7 +82,14 @@ const CREDENTIAL_HEADERS = new Set([
 ]);
 
 /** The connection context of a socket served by `WsMiddlewareAdapter`, if any. */
-export function getWsConnection(client: unknown): WsConnection | undefined {
+export function getWsConnection(
+  client: unknown,
+): WsConnectionContext | undefined {
+  return connectionOf(client);
+}
+
+/** @internal The library's own view of a socket's connection. */
+export function connectionOf(client: unknown): WsConnection | undefined {
   if (typeof client !== 'object' || client === null) {
     return undefined;
   }
@@ -102,6 +109,8 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * handled one at a time, in arrival order; frames that arrive while the connection is still being
  * accepted, or while a handler is running, wait in the queue (the socket is paused when the queue
  * is long, so a fast sender meets TCP backpressure instead of unbounded memory).
+ *
+ * @internal Apps see it as a `WsConnectionContext`.
  */
 export class WsConnection implements WsConnectionContext {
   readonly id = randomUUID();

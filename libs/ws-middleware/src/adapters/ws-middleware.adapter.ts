@@ -13,12 +13,13 @@ import { WsUpgradePolicy } from '../services/ws-upgrade-policy.service.js';
 import { describeException } from '../utils/ws-error-payload.util.js';
 import { WsCloseCode, WsCloseReason } from '../ws-middleware.constants.js';
 import {
-  getWsConnection,
+  connectionOf,
   WsConnection,
   type WsBoundHandler,
 } from './ws-connection.js';
 
-type PathedServer = WebSocketServer & { path: string };
+/** The `ws` server Nest creates for a gateway, with the gateway's path. */
+export type PathedServer = WebSocketServer & { path: string };
 type UpgradeListener = (
   request: http.IncomingMessage,
   socket: Duplex,
@@ -91,7 +92,7 @@ export class WsMiddlewareAdapter extends WsAdapter {
     handlers: MessageMappingProperties[],
     _transform: (data: unknown) => Observable<unknown>,
   ): void {
-    const connection = getWsConnection(client);
+    const connection = connectionOf(client);
     if (!connection) {
       return;
     }
@@ -179,7 +180,7 @@ export class WsMiddlewareAdapter extends WsAdapter {
       client = ws;
       server.emit('connection', ws, request);
     });
-    const connection = getWsConnection(client);
+    const connection = connectionOf(client);
     if (connection) {
       connection.adoptCork();
     } else {

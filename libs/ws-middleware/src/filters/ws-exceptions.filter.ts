@@ -3,7 +3,7 @@ import {
   type ArgumentsHost,
   type ExceptionFilter,
 } from '@nestjs/common';
-import { getWsConnection } from '../adapters/ws-connection.js';
+import { connectionOf } from '../adapters/ws-connection.js';
 
 /**
  * Turns whatever a guard, pipe, interceptor or handler throws into the wire error reply
@@ -17,7 +17,7 @@ import { getWsConnection } from '../adapters/ws-connection.js';
 export class WsExceptionsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const ws = host.switchToWs();
-    const connection = getWsConnection(ws.getClient());
+    const connection = connectionOf(ws.getClient());
     if (!connection) {
       return;
     }

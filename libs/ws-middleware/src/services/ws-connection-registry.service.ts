@@ -31,7 +31,7 @@ export class WsConnectionRegistry implements OnApplicationShutdown {
   private draining = false;
   /** Connections whose writes wait for the end of this turn (see `WsConnection.releaseWrites`). */
   private holding: WsConnection[] = [];
-  /** Shared by every connection of this process. */
+  /** @internal Shared by every connection of this process. */
   readonly deps: WsConnectionDeps;
 
   constructor(
@@ -91,12 +91,14 @@ export class WsConnectionRegistry implements OnApplicationShutdown {
     return this.connections.values();
   }
 
+  /** @internal Called by the adapter. */
   add(connection: WsConnection): void {
     this.connections.add(connection);
     this.metrics.connectionOpened();
     this.startHeartbeat();
   }
 
+  /** @internal Called by the adapter. */
   remove(connection: WsConnection): void {
     if (this.connections.delete(connection)) {
       this.metrics.connectionClosed();
