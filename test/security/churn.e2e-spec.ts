@@ -18,7 +18,9 @@ import {
   activeResources,
   eventually,
   heapUsedAfterGc,
+  liveObjects,
   runPool,
+  timeoutClass,
 } from '../support/security.js';
 import type { WsTestClient } from '../support/ws-test-client.js';
 
@@ -117,6 +119,23 @@ describe('Security: connection churn (e2e)', () => {
     raw.reset();
   };
 
+  /**
+   * What only the heap shows: every timer object, `unref()`ed ones included (the expiry and
+   * terminate timers of a connection are, so the active resources above never list them), the
+   * connection and socket objects of the churned clients still alive, and the listeners on
+   * `process`.
+   */
+  const Timeout = timeoutClass();
+  const tracked: WeakRef<object>[] = [];
+  const deepSnapshot = () => ({
+    timers: liveObjects(Timeout),
+    churnedObjectsAlive: tracked.filter((ref) => ref.deref() !== undefined)
+      .length,
+    processListeners: process
+      .eventNames()
+      .reduce<number>((sum, name) => sum + process.listenerCount(name), 0),
+  });
+
   const settled = async (baseline: ReturnType<typeof snapshot>) => {
     await eventually(
       () => JSON.stringify(snapshot()) === JSON.stringify(baseline),
@@ -171,6 +190,14 @@ describe('Security: connection churn (e2e)', () => {
       snapshot,
     );
     const baseline = snapshot();
+    const deepBaseline = deepSnapshot();
+    // Every connection from now on is watched through weak references to it and its socket.
+    const registry = chat.app.get(WsConnectionRegistry);
+    const add = registry.add.bind(registry);
+    registry.add = (connection) => {
+      tracked.push(new WeakRef(connection), new WeakRef(connection.socket));
+      add(connection);
+    };
     const heapBefore = heapUsedAfterGc();
 
     const started = performance.now();
@@ -179,6 +206,13 @@ describe('Security: connection churn (e2e)', () => {
 
     await settled(baseline);
     expect(snapshot()).toEqual(baseline);
+    expect(tracked).toHaveLength(2 * CYCLES);
+    await eventually(
+      () => JSON.stringify(deepSnapshot()) === JSON.stringify(deepBaseline),
+      'every connection, socket, timer and listener object to be released',
+      10_000,
+      () => ({ now: deepSnapshot(), deepBaseline }),
+    );
     // Presence: nobody is left in the churn rooms, and the observer never saw them there.
     const rooms = await observer.request('rooms', {});
     expect(rooms.data.rooms).toEqual([{ room: 'quiet', members: 1 }]);

@@ -1,4 +1,4 @@
-import { setFlagsFromString } from 'node:v8';
+import { queryObjects, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /**
@@ -86,4 +86,23 @@ export async function runPool(
   await Promise.all(
     Array.from({ length: Math.min(concurrency, count) }, () => worker()),
   );
+}
+
+/**
+ * Live instances of a class on the heap, after a full garbage collection (`v8.queryObjects`): a
+ * leaked connection, socket or timer shows up here even when it is `unref()`ed, which
+ * `process.getActiveResourcesInfo()` does not list.
+ */
+export function liveObjects(
+  type: abstract new (...args: never[]) => unknown,
+): number {
+  heapUsedAfterGc();
+  return queryObjects(type as never, { format: 'count' });
+}
+
+/** The class of Node's timer objects (`Timeout`), which `node:timers` does not export. */
+export function timeoutClass(): abstract new (...args: never[]) => unknown {
+  const timer = setTimeout(() => undefined, 0);
+  clearTimeout(timer);
+  return timer.constructor as abstract new (...args: never[]) => unknown;
 }
