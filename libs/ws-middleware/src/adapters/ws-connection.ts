@@ -46,6 +46,8 @@ export interface WsConnectionDeps {
   logger: Logger;
   debug: boolean;
   trackHook(pending: Promise<unknown>): void;
+  /** A number that changes once per event-loop turn (for per-turn budgets). */
+  turn(): number;
   /** Calls `connection.releaseWrites()` at the end of this event-loop turn. */
   releaseAfterTurn(connection: WsConnection): void;
 }
@@ -133,6 +135,8 @@ export class WsConnection implements WsConnectionContext {
   /** Queued frames handled since the queue last let the event loop turn, and their bytes. */
   private drainedFrames = 0;
   private drainedBytes = 0;
+  /** The event-loop turn those were counted in (`deps.turn()`). */
+  private drainTurn = -1;
   private drainScheduled = false;
   private readonly queue: RawData[] = [];
   private handlers: Map<string, WsBoundHandler> | undefined;
@@ -379,6 +383,13 @@ export class WsConnection implements WsConnectionContext {
   }
 
   private drain(): void {
+    // The budget is per event-loop turn: a steady client (a few frames a turn) never meets it.
+    const turn = this.deps.turn();
+    if (turn !== this.drainTurn) {
+      this.drainTurn = turn;
+      this.drainedFrames = 0;
+      this.drainedBytes = 0;
+    }
     while (this.ready && !this.busy && !this.closed && this.queue.length > 0) {
       if (
         this.drainedFrames >= DRAIN_FRAMES_PER_TURN ||

@@ -29,8 +29,6 @@ export class WsConnectionRegistry implements OnApplicationShutdown {
   private readonly pendingHooks = new Set<Promise<unknown>>();
   private heartbeat: NodeJS.Timeout | undefined;
   private draining = false;
-  /** Connections whose writes wait for the end of this turn (see `WsConnection.releaseWrites`). */
-  private holding: WsConnection[] = [];
   /** @internal Shared by every connection of this process. */
   readonly deps: WsConnectionDeps;
 
@@ -49,16 +47,34 @@ export class WsConnectionRegistry implements OnApplicationShutdown {
         this.pendingHooks.add(pending);
         void pending.finally(() => this.pendingHooks.delete(pending));
       },
+      turn: () => {
+        this.endTurnLater();
+        return this.turnNumber;
+      },
       releaseAfterTurn: (connection) => {
-        // One immediate per turn for every connection, not one per socket.
-        if (this.holding.push(connection) === 1) {
-          setImmediate(this.releaseWrites);
-        }
+        this.holding.push(connection);
+        this.endTurnLater();
       },
     };
   }
 
-  private readonly releaseWrites = (): void => {
+  /** Counts event-loop turns (for per-turn budgets) and holds writes until a turn ends. */
+  private turnNumber = 0;
+  private turnEnding = false;
+  /** Connections whose writes wait for the end of this turn (see `WsConnection.releaseWrites`). */
+  private holding: WsConnection[] = [];
+
+  /** One immediate per turn for every connection that needs one, not one per socket. */
+  private endTurnLater(): void {
+    if (!this.turnEnding) {
+      this.turnEnding = true;
+      setImmediate(this.endTurn);
+    }
+  }
+
+  private readonly endTurn = (): void => {
+    this.turnEnding = false;
+    this.turnNumber++;
     const held = this.holding;
     this.holding = [];
     for (const connection of held) {
