@@ -21,14 +21,14 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { buildServersIfStale } from '../lib/build.mjs';
+import { ROOT } from '../lib/processes.mjs';
+import { median } from '../lib/report.mjs';
 
-const ROOT = path.resolve(fileURLToPath(import.meta.url), '../../..');
 const HARNESS = path.join(ROOT, 'bench/cost/harness.mjs');
 const BASELINE = path.join(ROOT, 'bench/cost/baseline.json');
 const VALGRIND = process.env.VALGRIND ?? 'valgrind';
@@ -96,65 +96,6 @@ const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const pct = (x) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)}%`;
 const mean = (xs) => xs.reduce((sum, x) => sum + x, 0) / xs.length;
 const spreadOf = (xs) => (Math.max(...xs) - Math.min(...xs)) / mean(xs);
-const median = (xs) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-
-function newest(dir, accept) {
-  let latest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      latest = Math.max(latest, newest(full, accept));
-    } else if (accept(entry.name)) {
-      latest = Math.max(latest, statSync(full).mtimeMs);
-    }
-  }
-  return latest;
-}
-
-const mtime = (file) => (existsSync(file) ? statSync(file).mtimeMs : 0);
-
-/**
- * Compiles bench/tsconfig.json (the two TypeScript servers and the library they import) into
- * bench/.build/ when it is older than its sources, as bench/lib/build.mjs does for npm run bench
- * (which also rebuilds dist/, not needed here).
- */
-function buildServers() {
-  const built = ['bare-nest.server.js', 'full-stack.server.js'].map((name) =>
-    mtime(path.join(ROOT, 'bench/.build/bench/servers', name)),
-  );
-  const isSource = (name) => name.endsWith('.ts') && !name.endsWith('.spec.ts');
-  const inputs = Math.max(
-    newest(path.join(ROOT, 'libs/ws-middleware/src'), isSource),
-    newest(path.join(ROOT, 'bench/servers'), isSource),
-    mtime(path.join(ROOT, 'bench/tsconfig.json')),
-    mtime(path.join(ROOT, 'tsconfig.json')),
-    mtime(path.join(ROOT, 'package-lock.json')),
-  );
-  if (built.every((time) => time >= inputs)) {
-    return;
-  }
-  process.stdout.write('bench:cost: tsc -p bench/tsconfig.json ... ');
-  const started = Date.now();
-  try {
-    execFileSync(
-      process.execPath,
-      [
-        path.join(ROOT, 'node_modules/typescript/bin/tsc'),
-        '-p',
-        path.join(ROOT, 'bench/tsconfig.json'),
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-  } catch (error) {
-    console.log('failed');
-    throw new Error(`${error.stdout ?? ''}${error.stderr ?? ''}`.trim());
-  }
-  console.log(`${((Date.now() - started) / 1000).toFixed(1)} s`);
-}
 
 function harnessArgs(server, { warmup, messages, regions }) {
   return [
@@ -395,7 +336,7 @@ function report(figures, results, seconds) {
 
 async function main() {
   const started = Date.now();
-  buildServers();
+  buildServersIfStale();
   for (const { key } of servers) {
     check(key);
   }

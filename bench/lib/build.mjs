@@ -46,14 +46,10 @@ function run(what, command, args) {
 /** Returns what was rebuilt. */
 export function buildIfStale() {
   const rebuilt = [];
-  const lib = newest(path.join(ROOT, 'libs/ws-middleware/src'), isSource);
-  const config = Math.max(
-    mtime(path.join(ROOT, 'tsconfig.json')),
-    mtime(path.join(ROOT, 'package-lock.json')),
-  );
   const app = path.join(ROOT, 'dist/src/main.js');
   if (
-    mtime(app) < Math.max(newest(path.join(ROOT, 'src'), isSource), lib, config)
+    mtime(app) <
+    Math.max(newest(path.join(ROOT, 'src'), isSource), libSources(), config())
   ) {
     run('npm run build (dist/ missing or stale)', 'npm', [
       'run',
@@ -62,24 +58,43 @@ export function buildIfStale() {
     ]);
     rebuilt.push('dist');
   }
+  if (buildServersIfStale()) {
+    rebuilt.push('bench/.build');
+  }
+  return rebuilt;
+}
+
+const libSources = () =>
+  newest(path.join(ROOT, 'libs/ws-middleware/src'), isSource);
+const config = () =>
+  Math.max(
+    mtime(path.join(ROOT, 'tsconfig.json')),
+    mtime(path.join(ROOT, 'package-lock.json')),
+  );
+
+/**
+ * Compiles bench/tsconfig.json (the two TypeScript servers and, from its source, the library
+ * they import) into bench/.build/ when it is older than its sources; true if it did.
+ */
+export function buildServersIfStale() {
   const built = ['bare-nest.server.js', 'full-stack.server.js'].map((name) =>
     mtime(path.join(ROOT, 'bench/.build/bench/servers', name)),
   );
   const inputs = Math.max(
     newest(path.join(ROOT, 'bench/servers'), (name) => name.endsWith('.ts')),
     mtime(path.join(ROOT, 'bench/tsconfig.json')),
-    lib,
-    config,
+    libSources(),
+    config(),
   );
-  if (built.some((time) => time < inputs)) {
-    run('tsc -p bench/tsconfig.json', process.execPath, [
-      path.join(ROOT, 'node_modules/typescript/bin/tsc'),
-      '-p',
-      path.join(ROOT, 'bench/tsconfig.json'),
-    ]);
-    rebuilt.push('bench/.build');
+  if (built.every((time) => time >= inputs)) {
+    return false;
   }
-  return rebuilt;
+  run('tsc -p bench/tsconfig.json', process.execPath, [
+    path.join(ROOT, 'node_modules/typescript/bin/tsc'),
+    '-p',
+    path.join(ROOT, 'bench/tsconfig.json'),
+  ]);
+  return true;
 }
 
 /**
