@@ -4,6 +4,11 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 /** Label of events that have no handler, so that hostile clients cannot grow the series count. */
 export const UNKNOWN_EVENT_LABEL = 'unknown';
 
+/** Seconds, from 100 µs to 5 s. */
+const DURATION_BUCKETS = [
+  0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5,
+];
+
 /** The numbers behind `GET /stats`. */
 export interface WsStatsSnapshot {
   connections: number;
@@ -52,7 +57,7 @@ export class WsMetricsService {
     name: 'ws_handler_duration_seconds',
     help: 'Time from a frame being dispatched to its reply, by event',
     labelNames: ['event'] as const,
-    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    buckets: DURATION_BUCKETS,
     registers: [this.registry],
   });
 
@@ -61,7 +66,7 @@ export class WsMetricsService {
     name: 'ws_handler_execution_seconds',
     help: 'Time inside WsTimingInterceptor (pipes and handler), by event',
     labelNames: ['event'] as const,
-    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    buckets: DURATION_BUCKETS,
     registers: [this.registry],
   });
 
