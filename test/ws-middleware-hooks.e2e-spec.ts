@@ -132,37 +132,30 @@ describe('WsMiddlewareModule hooks and logs (e2e)', () => {
 
     // With @UseInterceptors() Nest's handler resolves to an Observable: the reply is what it
     // emits (it once was the Observable itself, serialized, and the handler never ran).
-    it(
-      'runs a handler behind WsLoggingInterceptor and logs its event, outcome and duration',
-      async () => {
-        const client = await connect(server, 'wren');
-        const id = String(
-          (await client.request('whoami', {})).data.connectionId,
-        );
-        expect((await client.request('logged', { text: 'ok' })).data).toEqual({
-          text: 'ok',
-        });
-        expect(
-          (await client.request('logged', { text: 'fail' })).data.code,
-        ).toBe('FORBIDDEN');
-        expect(
-          logger.lines.filter((line) => line.includes(`id=${id}`)),
-        ).toEqual(
-          expect.arrayContaining([
-            expect.stringMatching(
-              new RegExp(
-                `^log id=${id} user=wren event=logged outcome=ok duration=\\d+\\.\\d{3}ms WsMessages$`,
-              ),
+    it('runs a handler behind WsLoggingInterceptor and logs its event, outcome and duration', async () => {
+      const client = await connect(server, 'wren');
+      const id = String((await client.request('whoami', {})).data.connectionId);
+      expect((await client.request('logged', { text: 'ok' })).data).toEqual({
+        text: 'ok',
+      });
+      expect((await client.request('logged', { text: 'fail' })).data.code).toBe(
+        'FORBIDDEN',
+      );
+      expect(logger.lines.filter((line) => line.includes(`id=${id}`))).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(
+            new RegExp(
+              `^log id=${id} user=wren event=logged outcome=ok duration=\\d+\\.\\d{3}ms WsMessages$`,
             ),
-            expect.stringMatching(
-              new RegExp(
-                `^log id=${id} user=wren event=logged outcome=error duration=\\d+\\.\\d{3}ms WsMessages$`,
-              ),
+          ),
+          expect.stringMatching(
+            new RegExp(
+              `^log id=${id} user=wren event=logged outcome=error duration=\\d+\\.\\d{3}ms WsMessages$`,
             ),
-          ]),
-        );
-      },
-    );
+          ),
+        ]),
+      );
+    });
 
     it('runs an async handler behind WsTimingInterceptor, timed once in each histogram', async () => {
       const client = await connect(server, 'wren');
@@ -172,9 +165,7 @@ describe('WsMiddlewareModule hooks and logs (e2e)', () => {
       expect((await client.request('timed', { text: '' })).data.code).toBe(
         'VALIDATION_FAILED',
       );
-      const metrics = await server.app
-        .get(WsMetricsService)
-        .registry.metrics();
+      const metrics = await server.app.get(WsMetricsService).registry.metrics();
       // Every request, from dispatch to reply, by the adapter.
       expect(metrics).toMatch(
         /^ws_handler_duration_seconds_count\{event="timed"\} 2$/m,

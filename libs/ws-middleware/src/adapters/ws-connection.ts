@@ -358,12 +358,18 @@ export class WsConnection implements WsConnectionContext {
         if (isThenable(result)) {
           this.deps.trackHook(
             Promise.resolve(result).catch((error: unknown) =>
-              this.deps.logger.error(`close hook failed id=${this.id} user=${this.userLabel}`, error),
+              this.deps.logger.error(
+                `close hook failed id=${this.id} user=${this.userLabel}`,
+                error,
+              ),
             ),
           );
         }
       } catch (error) {
-        this.deps.logger.error(`close hook failed id=${this.id} user=${this.userLabel}`, error);
+        this.deps.logger.error(
+          `close hook failed id=${this.id} user=${this.userLabel}`,
+          error,
+        );
       }
     }
   }
@@ -417,10 +423,10 @@ export class WsConnection implements WsConnectionContext {
       return;
     }
     this.drainScheduled = true;
+    // The registry's end-of-turn immediate runs first and starts a new turn, so drain() starts
+    // a fresh budget.
     setImmediate(() => {
       this.drainScheduled = false;
-      this.drainedFrames = 0;
-      this.drainedBytes = 0;
       this.drain();
     });
   }
